@@ -1,0 +1,134 @@
+"""Expected payoffs of every candidate action, and the simultaneous choice of all actors.
+
+An actor values an action by the payoff it expects one month later: the kernel's transition is run
+with its own action plus what it believes the others will do (their belief-weighted effects).
+All candidates of all actors are evaluated in one batch by tiling the state, so that the cost per
+replicate falls as replicates are added (the ensemble driver) while one replicate (the Mesa
+driver) runs the very same arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alignsim.dynamics import expected_effects, payoffs, transition
+from alignsim.policies import RULE_TABLE, choose, reinforce
+from alignsim.spec import Spec
+from alignsim.state import State
+
+
+@dataclass
+class Memory:
+    """What the actors remember between months (arrays with a leading replicate axis)."""
+
+    last: np.ndarray  # (R, N) last action index of each actor
+    counts: np.ndarray  # (R, N, A) how often each actor used each action (with a prior of 1)
+    propensity: np.ndarray  # (R, N, A) Roth–Erev propensities
+
+    @classmethod
+    def initial(cls, spec: Spec, replicates: int) -> Memory:
+        allowed = spec.allowed.astype(float)
+        return cls(
+            last=np.zeros((replicates, spec.n_actors), dtype=np.int64),
+            counts=np.broadcast_to(allowed, (replicates, *allowed.shape)).copy(),
+            propensity=np.broadcast_to(allowed, (replicates, *allowed.shape)).copy(),
+        )
+
+    def take(self, index) -> Memory:
+        return Memory(self.last[index], self.counts[index], self.propensity[index])
+
+    def beliefs(self, kind: str, spec: Spec) -> np.ndarray:
+        """Probabilities ``(R, N, A)`` the holder assigns to each actor's next action."""
+        if kind == "empirical":
+            return self.counts / self.counts.sum(axis=2, keepdims=True)
+        onehot = np.zeros_like(self.counts)
+        r, n = np.indices(self.last.shape)
+        onehot[r, n, self.last] = 1.0
+        return onehot
+
+
+def candidate_pairs(spec: Spec, actors: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All (actor, action) pairs the actors in ``actors`` may choose, in a fixed order."""
+    mask = spec.allowed.copy()
+    if actors is not None:
+        keep = np.zeros(spec.n_actors, dtype=bool)
+        keep[actors] = True
+        mask &= keep[:, None]
+    ci, ca = np.nonzero(mask)
+    return ci, ca
+
+
+def expected_payoffs(
+    state: State,
+    memory: Memory,
+    spec: Spec,
+    t: int,
+    actors: list[int] | None = None,
+) -> np.ndarray:
+    """``q (R, N, A)``: each actor's expected payoff of each action (``-inf`` if not allowed).
+
+    The month's scheduled shocks are included (the actors see them as they choose); the others'
+    moves enter as their belief-weighted effects, the belief model being the deciding actor's
+    rule's (``last`` actions or ``empirical`` frequencies). ``actors`` restricts the work to some
+    actors (an agent computing only its own row); their rows are identical to a full call.
+    """
+    r = state.replicates
+    ci, ca = candidate_pairs(spec, actors)
+    c = len(ci)
+    kinds = {RULE_TABLE[spec.rules[i]].belief for i in set(ci.tolist())}
+    expect = {k: expected_effects(spec, memory.beliefs(k, spec)) for k in kinds}  # (R, N, D)
+    delta = np.empty((r, c, spec.layout.size))
+    for k, e in expect.items():
+        sel = np.array([RULE_TABLE[spec.rules[i]].belief == k for i in ci])
+        others = e.sum(axis=1, keepdims=True) - e[:, ci[sel], :]  # (R, c_k, D)
+        delta[:, sel, :] = others + spec.effects[ci[sel], ca[sel]][None, :, :]
+    delta += spec.event_effects[t][None, None, :]
+    tiled = state.repeat(c)
+    nxt = transition(tiled, delta.reshape(r * c, -1), spec)
+    acts = np.repeat(memory.last, c, axis=0)
+    rows = np.arange(r * c)
+    acts[rows, np.tile(ci, r)] = np.tile(ca, r)
+    u = payoffs(nxt, acts, spec).reshape(r, c, spec.n_actors)
+    q = np.full((r, spec.n_actors, spec.n_actions), -np.inf)
+    q[:, ci, ca] = u[:, np.arange(c), ci]
+    return q
+
+
+def decide_actor(
+    spec: Spec, actor: int, q: np.ndarray, memory: Memory, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One actor's choice over all replicates by its configured rule: ``(choice, probs)``."""
+    return choose(
+        spec.rules[actor],
+        q[:, actor, :],
+        u,
+        temperature=float(spec.temperature[actor]),
+        propensity=memory.propensity[:, actor, :],
+        allowed=spec.allowed[actor],
+    )
+
+
+def apply_forced(spec: Spec, t: int, actions: np.ndarray) -> np.ndarray:
+    """Scheduled actions of month ``t`` override the actors' choices."""
+    forced = spec.forced[t]
+    return np.where(forced[None, :] >= 0, forced[None, :], actions)
+
+
+def remember(
+    memory: Memory, actions: np.ndarray, realised: np.ndarray, q: np.ndarray, spec: Spec
+) -> Memory:
+    """Update what actors remember after a month: last actions, counts, propensities."""
+    r, n = np.indices(actions.shape)
+    counts = memory.counts.copy()
+    counts[r, n, actions] += 1.0
+    propensity = memory.propensity.copy()
+    worst = np.where(np.isfinite(q), q, np.inf).min(axis=2)  # (R, N)
+    for i in range(spec.n_actors):
+        if spec.rules[i] == "roth_erev":
+            reward = np.maximum(realised[:, i] - worst[:, i], 0.0)
+            propensity[:, i, :] = reinforce(
+                propensity[:, i, :], actions[:, i], reward, spec.recency
+            )
+    return Memory(actions.copy(), counts, propensity)

@@ -1,0 +1,264 @@
+"""The kernel: one month of the world, as pure NumPy functions over a leading replicate axis.
+
+Every function takes arrays shaped ``(R, ...)`` and returns new arrays; none keeps state, none
+draws random numbers (the decision rules get their uniforms from the drivers). The same functions
+serve the Mesa driver (``R = 1``), the ensemble driver (``R`` replicates) and the stage game (one
+row per joint action), which is why the three always agree.
+
+The causal story the seeds tell, and that these functions encode:
+dependence gives leverage -> a halt makes compliance pay at first (``compliance``) -> but it
+raises the perceived threat (``threat``) and so the exposure of the coercer's routes ->
+diversification pays, capacity arrives after a lag -> shares, ties and leverage fall -> drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alignsim.spec import Spec
+from alignsim.state import State
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Quantities derived from a state that payoffs and narration reuse."""
+
+    utility: np.ndarray  # (R, S) swing state's utility of each sphere
+    exposure: np.ndarray  # (R,) revenue fraction at risk per month on committed routes
+    tension: np.ndarray  # (R,) feuding among the swing state's partners
+
+
+# ------------------------------------------------------------------------------ routes
+def route_target(capacity: np.ndarray, primary: int) -> np.ndarray:
+    """Shares exports would settle at: alternative routes full, the primary takes the rest.
+
+    Alternatives are preferred because each one was built to avoid the primary route; if they
+    could carry more than everything, they are scaled down pro rata. Rows sum to one.
+    """
+    alt = capacity.copy()
+    alt[:, primary] = 0.0
+    total = alt.sum(axis=1, keepdims=True)
+    alt = alt / np.maximum(total, 1.0)
+    alt[:, primary] = 1.0 - alt.sum(axis=1)
+    return alt
+
+
+def committed_shares(state: State, spec: Spec) -> np.ndarray:
+    """Route shares once all committed capacity operates: what a forward-looking actor counts."""
+    return route_target(np.minimum(state.capacity + state.pending, 1.0), spec.primary_route)
+
+
+# --------------------------------------------------------------------------- alignment
+def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """The swing state's utility of each sphere, ``(R, S)``, and its exposure ``(R,)``.
+
+    ``U(s) = econ*ties + security*sec + affinity*aff + relations*rel - exposure*risk
+    + compliance*pain``: ties are trade, oil routes and investment from the sphere's members;
+    risk is the revenue at risk on committed routes through members, times their perceived
+    threat; pain is revenue the sphere's halts cost this month, discounted by how much the halt
+    was already expected (compliance pays while a surprising halt bites).
+    """
+    a = spec.align
+    m = spec.membership  # (S, N)
+    ties = (
+        spec.trade[None, :]
+        + state.share @ spec.route_membership.T
+        + (state.investment @ m.T) / spec.dyn["investment_scale_bn"]
+    )
+    security = state.security @ m.T
+    rel = state.relations[:, spec.swing, :] @ (m / m.sum(axis=1, keepdims=True)).T
+    at_risk = committed_shares(state, spec) * state.threat[:, spec.route_via]  # (R, K)
+    risk = at_risk @ spec.route_membership.T
+    # compliance works through surprise: a state that already expects coercion from a sphere
+    # hedges rather than yields, so the pull of a biting halt fades as its threat is learned
+    surprise = 1.0 - state.threat[:, spec.route_via]  # (R, K)
+    lost = ((state.share - state.flow) * surprise) @ spec.route_membership.T
+    u = (
+        a["econ"] * ties
+        + a["security"] * security
+        + a["affinity"] * state.affinity
+        + a["relations"] * rel
+        - a["exposure"] * risk
+        + a["compliance"] * lost
+    )
+    return u, at_risk.sum(axis=1)
+
+
+def partner_tension(relations: np.ndarray, swing: int) -> np.ndarray:
+    """How much the swing state's friends feud with each other, ``(R,)``.
+
+    Sum over pairs of partners of ``friend_i * friend_j * feud_ij``: the shoot-down of Dec 2024
+    set two partners against each other, and a state caught in the middle hedges (000).
+    """
+    friend = np.clip(relations[:, swing, :], 0.0, None)
+    friend[:, swing] = 0.0
+    feud = np.clip(-relations, 0.0, None)
+    return 0.5 * np.einsum("rn,rnm,rm->r", friend, feud, friend)
+
+
+def softmax(x: np.ndarray, temperature: float | np.ndarray) -> np.ndarray:
+    z = x / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def align_step(alignment: np.ndarray, utility: np.ndarray, tension: np.ndarray, spec: Spec):
+    """Move alignment part of the way toward its logit target; stays on the simplex.
+
+    A convex combination of two points of the simplex is on the simplex, so no renormalising is
+    needed; feuding partners slow the move (hedging).
+    """
+    target = softmax(utility, spec.align["temperature"])
+    eta = spec.align["inertia"] / (1.0 + spec.align["hedging"] * tension)
+    return (1.0 - eta[:, None]) * alignment + eta[:, None] * target
+
+
+# --------------------------------------------------------------------------- transition
+def joint_effects(spec: Spec, actions: np.ndarray) -> np.ndarray:
+    """Sum of the effect vectors of a joint action ``(R, N)`` -> ``(R, D)``."""
+    n = np.arange(spec.n_actors)
+    return spec.effects[n[None, :], actions].sum(axis=1)
+
+
+def expected_effects(spec: Spec, beliefs: np.ndarray) -> np.ndarray:
+    """Belief-weighted effect vector of each actor, ``(R, N, A)`` -> ``(R, N, D)``."""
+    return np.einsum("rna,nad->rnd", beliefs, spec.effects)
+
+
+def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
+    """One month: apply the actions' and events' effects ``delta (R, D)``, then let the world
+    respond (halts bite, threat is learned, capacity arrives, shares and alignment move)."""
+    sl = spec.layout.slices
+    d = spec.dyn
+    r, n = state.replicates, spec.n_actors
+    swing = spec.swing
+
+    # 1. additive effects of this month's actions and events
+    rel = state.relations + delta[:, sl["relations"]].reshape(r, n, n)
+    affinity = state.affinity + delta[:, sl["affinity"]]
+    investment = state.investment + delta[:, sl["investment"]]
+    security = state.security + delta[:, sl["security"]]
+    pending = state.pending + delta[:, sl["capacity"]]
+    threat = state.threat + delta[:, sl["threat"]]
+    defiance = state.defiance + delta[:, sl["defiance"]][:, 0]
+
+    # 2. halts: a new halt lasts at least its months at its severity
+    new_months = delta[:, sl["halt_months"]]
+    new_load = delta[:, sl["halt_load"]]
+    starting = new_months > 0
+    new_sev = np.where(starting, new_load / np.where(starting, new_months, 1.0), 0.0)
+    severity = np.where(starting, np.maximum(new_sev, state.severity), state.severity)
+    halt = np.maximum(state.halt, new_months)
+    stopped = severity * np.minimum(halt, 1.0)  # (R, K) fraction of each route's flow stopped
+    lost = state.share * stopped
+    pain = lost.sum(axis=1)
+    flow = state.share - lost
+
+    # 3. the swing state learns who coerces it, and resents it
+    observed = np.minimum((new_sev * np.minimum(new_months, 1.0)) @ spec.route_actor.T, 1.0)
+    prior = d["threat_prior"]
+    threat = prior + (threat - prior) * (1.0 - d["threat_decay"])
+    threat = np.clip(threat + d["threat_learning"] * observed * (1.0 - threat), 0.0, 1.0)
+    hurt = np.minimum(stopped @ spec.route_actor.T, 1.0) * d["halt_grievance"]  # (R, N)
+    rel[:, swing, :] -= hurt
+    rel[:, :, swing] -= hurt
+
+    # 4. slow pull back toward the starting structure
+    rel = np.clip(rel + d["relations_reversion"] * (spec.relations0 - rel), -1.0, 1.0)
+    affinity = np.clip(affinity + d["affinity_reversion"] * (spec.affinity0 - affinity), 0.0, 1.0)
+    investment = np.maximum(
+        investment + d["investment_reversion"] * (spec.investment0 - investment), 0.0
+    )
+    security = np.clip(security + d["security_reversion"] * (spec.security0 - security), 0.0, 1.0)
+    defiance = defiance * (1.0 - d["defiance_decay"])
+
+    # 5. committed capacity comes on line; halts run down; shares follow capacity
+    arriving = pending / d["capacity_lag_months"]
+    capacity = np.clip(state.capacity + arriving, 0.0, 1.0)
+    pending = pending - arriving
+    halt = np.maximum(halt - 1.0, 0.0)
+    severity = np.where(halt > 0, severity, 0.0)
+    share = state.share + d["share_adjustment"] * (route_target(capacity, spec.primary_route)
+                                                   - state.share)
+
+    nxt = State(
+        alignment=state.alignment,
+        share=share,
+        capacity=capacity,
+        pending=pending,
+        halt=halt,
+        severity=severity,
+        investment=investment,
+        security=security,
+        relations=rel,
+        affinity=affinity,
+        threat=threat,
+        defiance=defiance,
+        pain=pain,
+        flow=flow,
+    )
+    # 6. alignment follows the utilities of the new structure (flow = this month's, so a halt
+    #    that bites now pulls toward the coercer: compliance)
+    utility, _ = sphere_utility(nxt, spec)
+    nxt.alignment = align_step(state.alignment, utility, partner_tension(rel, swing), spec)
+    return nxt
+
+
+def outlook(state: State, spec: Spec) -> Outlook:
+    utility, exposure = sphere_utility(state, spec)
+    return Outlook(utility, exposure, partner_tension(state.relations, spec.swing))
+
+
+# ------------------------------------------------------------------------------ payoffs
+def payoffs(state: State, actions: np.ndarray, spec: Spec) -> np.ndarray:
+    """Each actor's utility ``(R, N)`` in ``state`` after playing ``actions (R, N)``.
+
+    One formula for all actors, switched by the weights in ``conf/payoffs``: the powers value the
+    swing state's alignment to their sphere, transit through their routes, relations with it and
+    (for the punitive ones) punishing its defiance; the swing state values its alignment-weighted
+    sphere utility, balance, sovereignty, revenue received and safety from coercion. Every actor
+    pays its action's cost.
+    """
+    w = spec.weights
+    utility, exposure = sphere_utility(state, spec)
+    own = np.where(
+        spec.actor_sphere[None, :] >= 0,
+        state.alignment[:, np.maximum(spec.actor_sphere, 0)],
+        0.0,
+    )
+    position = (state.alignment * utility).sum(axis=1)
+    autonomy = 1.0 - (state.alignment**2).sum(axis=1)
+    sovereignty = 1.0 - np.exp(-np.maximum(state.defiance, 0.0))
+    revenue = 1.0 - state.pain
+    transit = state.flow @ spec.route_actor.T
+    rel_swing = state.relations[:, spec.swing, :]
+    n = np.arange(spec.n_actors)[None, :]
+    punitive = spec.punitive[actions] * state.defiance[:, None]
+    return (
+        w["align"] * own
+        + w["utility"] * position[:, None]
+        + w["autonomy"] * autonomy[:, None]
+        + w["sovereignty"] * sovereignty[:, None]
+        + w["revenue"] * revenue[:, None]
+        - w["exposure"] * exposure[:, None]
+        + w["transit"] * transit
+        + w["relations"] * rel_swing
+        + w["punish"] * punitive
+        - spec.cost[n, actions]
+    )
+
+
+def step_payoffs(state: State, actions: np.ndarray, spec: Spec, t: int | None = None):
+    """Play one month under a joint action: ``(next_state, payoffs (R, N))``.
+
+    The reference implementation of a joint move: the drivers and the stage game all use it.
+    ``t`` adds the scheduled events of month ``t`` (no forced actions: ``actions`` is final).
+    """
+    delta = joint_effects(spec, actions)
+    if t is not None:
+        delta = delta + spec.event_effects[t][None, :]
+    nxt = transition(state, delta, spec)
+    return nxt, payoffs(nxt, actions, spec)

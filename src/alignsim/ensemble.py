@@ -1,0 +1,156 @@
+"""The ensemble driver: many replicates stepped at once through the same kernel.
+
+Randomness: each replicate ``r`` owns a stream ``SeedSequence(seed, spawn_key=(*key, r))`` from
+which it draws all its uniforms up front. A replicate's trajectory therefore depends only on the
+seed, the key and its index — not on how many replicates run beside it, in which process, or in
+which order; the Mesa driver draws the very same stream for the same replicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alignsim.decisions import (
+    Memory,
+    apply_forced,
+    decide_actor,
+    expected_payoffs,
+    remember,
+)
+from alignsim.dynamics import step_payoffs
+from alignsim.spec import Spec
+from alignsim.state import State, initial_state
+
+
+def replicate_uniforms(
+    seed: int, replicates: range | list[int], months: int, actors: int, key: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Uniforms ``(R, T, N)``: one per replicate, month and actor, from per-replicate streams."""
+    out = np.empty((len(replicates), months, actors))
+    for j, r in enumerate(replicates):
+        ss = np.random.SeedSequence(int(seed), spawn_key=(*map(int, key), int(r)))
+        out[j] = np.random.default_rng(ss).random((months, actors))
+    return out
+
+
+@dataclass
+class Trajectory:
+    """Recorded run: states at ``T + 1`` dates, actions and payoffs in ``T`` months."""
+
+    spec: Spec
+    replicate_ids: np.ndarray  # (R,)
+    alignment: np.ndarray  # (T+1, R, S)
+    share: np.ndarray  # (T+1, R, K)
+    capacity: np.ndarray  # (T+1, R, K)
+    threat: np.ndarray  # (T+1, R, N)
+    investment: np.ndarray  # (T+1, R, N)
+    relations: np.ndarray  # (T+1, R, N, N)
+    pain: np.ndarray  # (T+1, R)
+    actions: np.ndarray  # (T, R, N) int
+    payoffs: np.ndarray  # (T, R, N)
+    expected: np.ndarray | None = None  # (T, R, N, A) expected payoffs, if kept
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def months(self) -> int:
+        return self.actions.shape[0]
+
+    @property
+    def axis(self) -> np.ndarray:
+        """Russian–Turkic axis ``w_turkic - w_russian``, ``(T+1, R)``."""
+        s = self.spec.spheres
+        return self.alignment[..., s.index("turkic")] - self.alignment[..., s.index("russian")]
+
+
+class Recorder:
+    """Collects states month by month into preallocated arrays."""
+
+    def __init__(self, spec: Spec, replicates: int, keep_expected: bool) -> None:
+        t, r = spec.months, replicates
+        n, s, k, a = spec.n_actors, spec.n_spheres, spec.n_routes, spec.n_actions
+        self.spec = spec
+        self.alignment = np.empty((t + 1, r, s))
+        self.share = np.empty((t + 1, r, k))
+        self.capacity = np.empty((t + 1, r, k))
+        self.threat = np.empty((t + 1, r, n))
+        self.investment = np.empty((t + 1, r, n))
+        self.relations = np.empty((t + 1, r, n, n))
+        self.pain = np.empty((t + 1, r))
+        self.actions = np.empty((t, r, n), dtype=np.int64)
+        self.payoffs = np.empty((t, r, n))
+        self.expected = np.empty((t, r, n, a)) if keep_expected else None
+
+    def state(self, t: int, s: State) -> None:
+        self.alignment[t] = s.alignment
+        self.share[t] = s.share
+        self.capacity[t] = s.capacity
+        self.threat[t] = s.threat
+        self.investment[t] = s.investment
+        self.relations[t] = s.relations
+        self.pain[t] = s.pain
+
+    def move(self, t: int, actions: np.ndarray, u: np.ndarray, q: np.ndarray) -> None:
+        self.actions[t] = actions
+        self.payoffs[t] = u
+        if self.expected is not None:
+            self.expected[t] = q
+
+    def trajectory(self, replicate_ids: np.ndarray) -> Trajectory:
+        return Trajectory(
+            spec=self.spec,
+            replicate_ids=replicate_ids,
+            alignment=self.alignment,
+            share=self.share,
+            capacity=self.capacity,
+            threat=self.threat,
+            investment=self.investment,
+            relations=self.relations,
+            pain=self.pain,
+            actions=self.actions,
+            payoffs=self.payoffs,
+            expected=self.expected,
+        )
+
+
+def month_step(
+    state: State, memory: Memory, spec: Spec, t: int, u: np.ndarray
+) -> tuple[State, Memory, np.ndarray, np.ndarray, np.ndarray]:
+    """One simultaneous move of all actors in all replicates (choose all, then act all)."""
+    q = expected_payoffs(state, memory, spec, t)
+    chosen = np.empty((state.replicates, spec.n_actors), dtype=np.int64)
+    for i in range(spec.n_actors):
+        chosen[:, i], _ = decide_actor(spec, i, q, memory, u[:, i])
+    actions = apply_forced(spec, t, chosen)
+    nxt, realised = step_payoffs(state, actions, spec, t)
+    return nxt, remember(memory, actions, realised, q, spec), actions, realised, q
+
+
+def run_ensemble(
+    spec: Spec,
+    replicates: int,
+    seed: int,
+    *,
+    key: tuple[int, ...] = (),
+    first_replicate: int = 0,
+    keep_expected: bool = False,
+    progress: bool = False,
+) -> Trajectory:
+    """Run replicates ``first_replicate .. first_replicate + replicates - 1`` together."""
+    ids = np.arange(first_replicate, first_replicate + replicates)
+    uniforms = replicate_uniforms(seed, ids.tolist(), spec.months, spec.n_actors, key)
+    state = initial_state(spec, replicates)
+    memory = Memory.initial(spec, replicates)
+    rec = Recorder(spec, replicates, keep_expected)
+    rec.state(0, state)
+    months = range(spec.months)
+    if progress:
+        from tqdm.auto import tqdm
+
+        months = tqdm(months, desc=f"{replicates} replicates", unit="month", leave=False)
+    for t in months:
+        state, memory, actions, realised, q = month_step(state, memory, spec, t, uniforms[:, t])
+        rec.state(t + 1, state)
+        rec.move(t, actions, realised, q)
+    return rec.trajectory(ids)

@@ -1,0 +1,185 @@
+"""The Mesa model: one replicate of the world, stepped by its agents.
+
+``AlignmentModel`` is the thin scheduling layer over the kernel: each month every agent chooses
+(``choose``) and then every agent acts (``act``) — simultaneous moves — and the model resolves the
+joint action with :func:`alignsim.dynamics.step_payoffs`. A DataCollector records the headline
+series, and a narration log says who did what and why (the demo reads it).
+
+For the same ``config.seed`` and ``replicate`` it gives exactly the trajectory of replicate
+``replicate`` of :func:`alignsim.ensemble.run_ensemble`: both draw their uniforms from
+``SeedSequence(seed, spawn_key=(replicate,))`` and run the same kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from alignsim.agents import ActorAgent
+from alignsim.decisions import Memory, remember
+from alignsim.dynamics import step_payoffs
+from alignsim.ensemble import Recorder, Trajectory, replicate_uniforms
+from alignsim.schema import Config
+from alignsim.spec import Spec, compile_spec
+from alignsim.state import initial_state
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the narrated log."""
+
+    month: str
+    actor: str
+    action: str
+    text: str
+    why: str
+    forced: bool
+
+
+class AlignmentModel(mesa.Model):
+    """Kazakhstan and the powers around it, one month per step."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        replicate: int = 0,
+        spec: Spec | None = None,
+    ) -> None:
+        config = config if config is not None else _default_config()
+        super().__init__(rng=int(config.seed))
+        self.config = config
+        self.spec = spec if spec is not None else compile_spec(config)
+        self.replicate = int(replicate)
+        self.month = 0
+        self.state = initial_state(self.spec, 1)
+        self.memory = Memory.initial(self.spec, 1)
+        self.uniforms = replicate_uniforms(
+            config.seed, [self.replicate], self.spec.months, self.spec.n_actors
+        )[0]
+        self._joint = np.zeros((1, self.spec.n_actors), dtype=np.int64)
+        self.recorder = Recorder(self.spec, 1, keep_expected=True)
+        self.recorder.state(0, self.state)
+        self.log: list[LogEntry] = []
+        ActorAgent.create_agents(self, self.spec.n_actors, list(range(self.spec.n_actors)))
+        self.actors: list[ActorAgent] = sorted(self.agents, key=lambda a: a.index)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                **{f"share_{s}": _share(k) for k, s in enumerate(self.spec.spheres)},
+                "axis": lambda m: m.axis,
+                **{f"route_{r}": _route(k) for k, r in enumerate(self.spec.routes)},
+            },
+            agent_reporters={"action": "action_name", "payoff": "payoff"},
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ readable views
+    @property
+    def date(self) -> str:
+        return str(self.spec.start.plus(self.month))
+
+    @property
+    def axis(self) -> float:
+        s = self.spec.spheres
+        w = self.state.alignment[0]
+        return float(w[s.index("turkic")] - w[s.index("russian")])
+
+    @property
+    def finished(self) -> bool:
+        return self.month >= self.spec.months
+
+    # ------------------------------------------------------------------------- the step
+    def commit(self, actor: int, action: int) -> None:
+        """Called by an agent's ``act``: its part of this month's joint action."""
+        self._joint[0, actor] = action
+
+    def step(self) -> None:
+        """One month: all agents choose, all act, the world responds."""
+        if self.finished:
+            self.running = False
+            return
+        t = self.month
+        self.agents.do("choose")
+        self.agents.do("act")
+        actions = self._joint.copy()
+        before = self.state
+        self.state, realised = step_payoffs(before, actions, self.spec, t)
+        q = np.stack([a.expected for a in self.actors])[None]
+        self.memory = remember(self.memory, actions, realised, q, self.spec)
+        for a in self.actors:
+            a.payoff = float(realised[0, a.index])
+        self.recorder.state(t + 1, self.state)
+        self.recorder.move(t, actions, realised, q)
+        self._narrate(t)
+        self.month += 1
+        self.datacollector.collect(self)
+        if self.finished:
+            self.running = False
+
+    def trajectory(self) -> Trajectory:
+        """The run so far as a :class:`Trajectory` (same layout as the ensemble driver's)."""
+        tr = self.recorder.trajectory(np.array([self.replicate]))
+        t = self.month
+        return Trajectory(
+            spec=self.spec.__class__(**{**self.spec.__dict__, "months": t}),
+            replicate_ids=tr.replicate_ids,
+            alignment=tr.alignment[: t + 1],
+            share=tr.share[: t + 1],
+            capacity=tr.capacity[: t + 1],
+            threat=tr.threat[: t + 1],
+            investment=tr.investment[: t + 1],
+            relations=tr.relations[: t + 1],
+            pain=tr.pain[: t + 1],
+            actions=tr.actions[:t],
+            payoffs=tr.payoffs[:t],
+            expected=None if tr.expected is None else tr.expected[:t],
+        )
+
+    # ------------------------------------------------------------------------ narration
+    def _narrate(self, t: int) -> None:
+        spec = self.spec
+        month = str(spec.start.plus(t))
+        for name in spec.event_names[t]:
+            self.log.append(LogEntry(month, "scenario", "event", f"Event: {name}.", "", True))
+        for a in self.actors:
+            if a.action == 0 and not a.forced:
+                continue
+            self.log.append(
+                LogEntry(month, a.label, a.action_name, self._text(a), a.why(), a.forced)
+            )
+
+    def _text(self, agent: ActorAgent) -> str:
+        spec = self.spec
+        a = agent.action
+        sl = spec.layout.slices
+        eff = spec.effects[agent.index, a]
+        halted = np.flatnonzero(eff[sl["halt_months"]] > 0)
+        route = spec.route_labels[halted[0]] if halted.size else ""
+        amount = float(eff[sl["investment"]].sum())
+        fields = {
+            "actor": agent.label,
+            "target": spec.actor_labels[spec.swing],
+            "route": route,
+            "loss_pct": 100.0 * float(self.state.pain[0]),
+            "amount_bn": amount,
+        }
+        try:
+            return spec.narrations[a].format(**fields) or f"{agent.label}: {spec.actions[a]}."
+        except (KeyError, IndexError, ValueError):
+            return f"{agent.label}: {spec.actions[a]}."
+
+
+def _share(k: int):
+    return lambda m: float(m.state.alignment[0, k])
+
+
+def _route(k: int):
+    return lambda m: float(m.state.share[0, k])
+
+
+def _default_config() -> Config:
+    from alignsim.hydra_store import compose_config
+
+    return compose_config()
