@@ -1,0 +1,58 @@
+"""One clear line for bad input, exit status 2, no traceback — for every entry point.
+
+Why a wrapper: Hydra prints composition errors over several lines and exits with status 1. We
+set ``HYDRA_FULL_ERROR=1`` so that its exceptions reach us instead, then print a single line
+naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from alignsim.spec import ConfigError
+
+EXIT_BAD_INPUT = 2
+
+
+def error_line(exc: BaseException) -> str:
+    """A one-line description of ``exc`` naming the offending key where there is one."""
+    if isinstance(exc, ConfigError):
+        return f"{exc.key}: {exc.message}"
+    key = getattr(exc, "full_key", None)
+    msg = getattr(exc, "msg", None) or str(exc)
+    lines = [ln.strip() for ln in str(msg).splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("full_key:", "object_type", "reference_type"))]
+    text = " ".join(lines) if lines else type(exc).__name__
+    if "Could not override" in text or "Key '" in text:
+        text = text.replace("Could not override ", "").replace("To append to your config use +", "")
+    if key:
+        return f"{key}: {text}"
+    return text
+
+
+def fail(key: str, message: str, prog: str = "alignsim") -> NoReturn:
+    print(f"{prog}: error: {key}: {message}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def bad_input(exc: BaseException, prog: str = "alignsim") -> NoReturn:
+    print(f"{prog}: error: {error_line(exc)}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def run_hydra_cli(task: Callable[[], object], prog: str = "alignsim") -> None:
+    """Run a ``@hydra.main`` function so that bad input ends in one line and exit status 2."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        task()
+    except (ConfigError, OmegaConfBaseException, HydraException, ValueError) as exc:
+        bad_input(exc, prog)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,51 @@
+"""Figures of a run (seaborn on matplotlib's Agg backend, so they render without a screen)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from alignsim.ensemble import Trajectory
+from alignsim.metrics import band
+
+
+def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
+    """The Russian–Turkic axis over time: median, 90 % band, and the scheduled events marked."""
+    spec = traj.spec
+    sns.set_theme(style="whitegrid", context="notebook")
+    dates = pd.to_datetime([spec.start.plus(t).first_day() for t in range(traj.months + 1)])
+    stats = band(traj.axis, axis_=1)
+    fig, ax = plt.subplots(figsize=(11, 5.2), layout="constrained")
+    ax.fill_between(dates, stats["p05"], stats["p95"], alpha=0.25, color="C0",
+                    label="90 % band over replicates")
+    ax.plot(dates, stats["median"], color="C0", lw=2, label="median")
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    ymin, ymax = float(np.min(stats["p05"])), float(np.max(stats["p95"]))
+    pad = 0.08 * max(ymax - ymin, 0.05)
+    ax.set_ylim(ymin - pad, ymax + 3 * pad)
+    for t, names in enumerate(spec.event_names):
+        if not names:
+            continue
+        # an event of month t acts during that month: mark it at the month's start
+        x = pd.Timestamp(spec.start.plus(t).first_day())
+        ax.axvline(x, color="C3", lw=0.8, ls="--", alpha=0.7)
+        ax.text(x, ymax + 2.8 * pad, "; ".join(names), rotation=90, va="top", ha="right",
+                fontsize=7, color="C3")
+    ax.set_ylabel("axis = w_turkic − w_russian  (> 0: Turkic)")
+    ax.set_xlabel("date")
+    ax.set_title(title or f"Kazakhstan's Russian–Turkic axis — {traj.axis.shape[1]} replicates")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def save(fig: plt.Figure, path) -> None:
+    from alignsim.results import atomic_write
+
+    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
+    plt.close(fig)

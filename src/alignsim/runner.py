@@ -1,0 +1,97 @@
+"""The main job: run a scenario over many replicates, write results, print a summary.
+
+Kept apart from the ``@hydra.main`` entry point so that notebooks and tests call it directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from alignsim import __version__
+from alignsim.ensemble import run_ensemble
+from alignsim.metrics import summarise
+from alignsim.results import timeseries_frame, write_json, write_parquet
+from alignsim.schema import Config
+from alignsim.spec import ConfigError, compile_spec
+
+
+def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) -> dict:
+    """Check, run and record one scenario. Returns the summary written to ``summary.json``.
+
+    Bad input raises :class:`ConfigError` before anything is written; the files are written
+    atomically, ``summary.json`` last, so its presence means the job completed.
+    """
+    t0 = time.perf_counter()
+    spec = compile_spec(config)
+    traj = run_ensemble(spec, config.replicates, config.seed, progress=config.progress)
+    elapsed = time.perf_counter() - t0
+    out_dir = Path(out_dir)
+    summary = {
+        "alignsim_version": __version__,
+        "seed": int(config.seed),
+        "scenario": config.scenario.name,
+        "elapsed_s": round(elapsed, 3),
+        **summarise(traj),
+        "config": resolved,
+    }
+    files = {}
+    if config.output.timeseries:
+        files["timeseries"] = str(write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet"))
+    if config.output.figure:
+        from alignsim.plots import drift_figure, save
+
+        save(drift_figure(traj, f"Kazakhstan's Russian–Turkic axis — scenario "
+                                f"{config.scenario.name}, {config.replicates} replicates"),
+             out_dir / "drift.png")
+        files["figure"] = str(out_dir / "drift.png")
+    summary["files"] = files
+    if config.output.summary:
+        write_json(summary, out_dir / "summary.json")
+    return summary
+
+
+def discard_output_dir(out_dir: Path) -> None:
+    """Remove a job folder that holds only Hydra's own bookkeeping (bad input: write nothing)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    ours = [p for p in out_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
+    if not ours:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        parent = out_dir.parent
+        if parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+def format_summary(summary: dict) -> str:
+    """The printed summary: axis bands, leading spheres, each actor's most used action."""
+    ax = summary["axis"]
+
+    def row(name: str, b: dict) -> str:
+        return (f"  {name:<22} {b['median']:+.3f}  (90 % band {b['p05']:+.3f} .. {b['p95']:+.3f},"
+                f" mean {b['mean']:+.3f})")
+
+    lines = [
+        f"alignsim {summary['alignsim_version']} — scenario '{summary['scenario']}', "
+        f"{summary['replicates']} replicates, {summary['months']} months "
+        f"({summary['start']} to {summary['end']}), seed {summary['seed']}, "
+        f"{summary['elapsed_s']:.2f} s",
+        "Russian–Turkic axis (w_turkic − w_russian; > 0 leans Turkic), median:",
+        row(f"start {summary['start']}", ax["start"]),
+        row(f"end of 2025 ({ax['end_2025']['date']})", ax["end_2025"]),
+        row(f"end {summary['end']}", ax["end"]),
+        "Leading sphere at the end (share of replicates): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in summary["leader_end"].items()),
+        "Mean alignment at the end: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in summary["shares_end"].items()),
+        "Most used action: "
+        + ", ".join(f"{k} {v}" for k, v in summary["most_used_action"].items()),
+    ]
+    if summary.get("files"):
+        lines.append("Wrote: " + ", ".join(summary["files"].values()) + " and summary.json")
+    return "\n".join(lines)
+
+
+__all__ = ["ConfigError", "discard_output_dir", "format_summary", "run_main_job"]
