@@ -24,7 +24,8 @@ def error_line(exc: BaseException) -> str:
     key = getattr(exc, "full_key", None)
     msg = getattr(exc, "msg", None) or str(exc)
     lines = [ln.strip() for ln in str(msg).splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("full_key:", "object_type", "reference_type"))]
+    noise = ("full_key:", "object_type", "reference_type")
+    lines = [ln for ln in lines if not ln.startswith(noise)]
     text = " ".join(lines) if lines else type(exc).__name__
     if "Could not override" in text or "Key '" in text:
         text = text.replace("Could not override ", "").replace("To append to your config use +", "")

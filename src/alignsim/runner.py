@@ -38,7 +38,8 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
     }
     files = {}
     if config.output.timeseries:
-        files["timeseries"] = str(write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet"))
+        path = write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet")
+        files["timeseries"] = str(path)
     if config.output.figure:
         from alignsim.plots import drift_figure, save
 
