@@ -11,7 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from alignsim.errors import run_hydra_cli
+from alignsim.errors import bad_input, run_hydra_cli
 from alignsim.hydra_store import conf_dir, register, to_config
 from alignsim.runner import discard_output_dir, format_summary, run_main_job
 from alignsim.spec import ConfigError
@@ -30,9 +30,10 @@ def task(cfg: DictConfig) -> object:
             return run_point(config, cfg, out_dir)
         resolved = OmegaConf.to_container(cfg, resolve=True)
         summary = run_main_job(config, out_dir, resolved)
-    except ConfigError:
+    except ConfigError as exc:
+        # exit here, inside the job: Hydra would add its own multi-line report otherwise
         discard_output_dir(out_dir)
-        raise
+        bad_input(exc)
     print(format_summary(summary))
     return summary["axis"]["end"]["median"]
 

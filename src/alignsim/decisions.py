@@ -5,6 +5,10 @@ with its own action plus what it believes the others will do (their belief-weigh
 All candidates of all actors are evaluated in one batch by tiling the state, so that the cost per
 replicate falls as replicates are added (the ensemble driver) while one replicate (the Mesa
 driver) runs the very same arithmetic.
+
+Actors playing ``equilibrium`` value their actions differently: against the others' strategies in
+the logit QRE of the month's stage game (:func:`alignsim.stage_game.qre_expected_payoffs`, which
+imports pygambit lazily, so the other rules never load it).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.dynamics import expected_effects, payoffs, transition
-from alignsim.policies import RULE_TABLE, choose, reinforce
+from alignsim.policies import RULE_TABLE, choose, reinforce, rule_temperature
 from alignsim.spec import Spec
 from alignsim.state import State
 
@@ -73,9 +77,27 @@ def expected_payoffs(
     moves enter as their belief-weighted effects, the belief model being the deciding actor's
     rule's (``last`` actions or ``empirical`` frequencies). ``actors`` restricts the work to some
     actors (an agent computing only its own row); their rows are identical to a full call.
+    Actors with the ``equilibrium`` rule get their rows from the stage game's logit QRE.
     """
-    r = state.replicates
     ci, ca = candidate_pairs(spec, actors)
+    eq = np.array([RULE_TABLE[spec.rules[i]].belief == "equilibrium" for i in ci], dtype=bool)
+    q = np.full((state.replicates, spec.n_actors, spec.n_actions), -np.inf)
+    if (~eq).any():
+        q[:, ci[~eq], ca[~eq]] = _lookahead(state, memory, spec, t, ci[~eq], ca[~eq])
+    if eq.any():
+        from alignsim.stage_game import qre_expected_payoffs
+
+        qe = qre_expected_payoffs(spec, state, t)
+        q[:, ci[eq], ca[eq]] = qe[:, ci[eq], ca[eq]]
+    return q
+
+
+def _lookahead(
+    state: State, memory: Memory, spec: Spec, t: int, ci: np.ndarray, ca: np.ndarray
+) -> np.ndarray:
+    """``(R, c)``: payoff to actor ``ci[j]`` one month after playing ``ca[j]`` while the others
+    play as the actor believes (belief-weighted effects; their last actions in the payoff)."""
+    r = state.replicates
     c = len(ci)
     kinds = {RULE_TABLE[spec.rules[i]].belief for i in set(ci.tolist())}
     expect = {k: expected_effects(spec, memory.beliefs(k, spec)) for k in kinds}  # (R, N, D)
@@ -91,20 +113,19 @@ def expected_payoffs(
     rows = np.arange(r * c)
     acts[rows, np.tile(ci, r)] = np.tile(ca, r)
     u = payoffs(nxt, acts, spec).reshape(r, c, spec.n_actors)
-    q = np.full((r, spec.n_actors, spec.n_actions), -np.inf)
-    q[:, ci, ca] = u[:, np.arange(c), ci]
-    return q
+    return u[:, np.arange(c), ci]
 
 
 def decide_actor(
     spec: Spec, actor: int, q: np.ndarray, memory: Memory, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """One actor's choice over all replicates by its configured rule: ``(choice, probs)``."""
+    rule = spec.rules[actor]
     return choose(
-        spec.rules[actor],
+        rule,
         q[:, actor, :],
         u,
-        temperature=float(spec.temperature[actor]),
+        temperature=rule_temperature(rule, float(spec.temperature[actor]), spec.qre_lambda),
         propensity=memory.propensity[:, actor, :],
         allowed=spec.allowed[actor],
     )

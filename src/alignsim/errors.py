@@ -21,6 +21,9 @@ def error_line(exc: BaseException) -> str:
     """A one-line description of ``exc`` naming the offending key where there is one."""
     if isinstance(exc, ConfigError):
         return f"{exc.key}: {exc.message}"
+    cause = exc.__cause__
+    if cause is not None and getattr(cause, "full_key", None):
+        return error_line(cause)  # Hydra wraps OmegaConf's precise error (key and type)
     key = getattr(exc, "full_key", None)
     msg = getattr(exc, "msg", None) or str(exc)
     lines = [ln.strip() for ln in str(msg).splitlines() if ln.strip()]

@@ -7,15 +7,17 @@ an unknown key fails at composition, before anything runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from alignsim.schema import Config
+from alignsim.spec import ConfigError
 
 SCHEMA_NAME = "alignsim_schema"
 
@@ -30,8 +32,38 @@ def register() -> None:
     ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
 
 
+# Top-level keys that tools add with ``+key=...`` beside the model's own schema.
+TOOL_KEYS = frozenset({"experiment", "validation", "sensitivity", "calibration", "date", "out"})
+
+
+def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:
+    """Reject keys the schema does not define, which ``+key=value`` would otherwise slip in.
+
+    Hydra's ``+`` adds a key even to a typed node, and ``OmegaConf.to_object`` then drops it
+    silently: a typo such as ``+payoffs.actors.russia.punsh=1`` would run as if never given.
+    """
+    node_type = OmegaConf.get_type(cfg)
+    if dataclasses.is_dataclass(node_type):
+        names = {f.name for f in dataclasses.fields(node_type)}
+        for key in cfg:
+            if key not in names and not (prefix == "" and key in TOOL_KEYS | {"hydra"}):
+                allowed = ", ".join(sorted(names))
+                raise ConfigError(f"{prefix}{key}", f"unknown key; allowed: {allowed}")
+    for key in cfg:
+        if prefix == "" and key in TOOL_KEYS | {"hydra"}:
+            continue
+        child = cfg._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none():
+            check_known_keys(child, f"{prefix}{key}.")
+        elif isinstance(child, ListConfig) and not child._is_none():
+            for i, item in enumerate(child):
+                if isinstance(item, DictConfig):
+                    check_known_keys(item, f"{prefix}{key}[{i}].")
+
+
 def to_config(cfg: DictConfig) -> Config:
     """A composed DictConfig (without its ``hydra`` node) as the typed dataclass tree."""
+    check_known_keys(cfg)
     if "hydra" in cfg:
         cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     obj = OmegaConf.to_object(cfg)

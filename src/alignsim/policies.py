@@ -7,7 +7,32 @@ and, for learning rules, its memory; it returns the chosen action index ``(R,)``
 probabilities ``(R, A)`` it sampled from (kept for explanations and equilibrium comparisons).
 
 Rules also say what the actor *believes* the others will do when it computes ``q``: the others'
-last actions (``last``) or their empirical frequencies so far (``empirical``, fictitious play).
+last actions (``last``), their empirical frequencies so far (``empirical``, fictitious play), or
+their strategies in the logit quantal response equilibrium of the current stage game
+(``equilibrium``; see :mod:`alignsim.stage_game`).
+
+The catalogue (``policy.rule``, or per actor ``policy.actors.<name>.rule``):
+
+``logit``
+    Quantal response ``P(a) ∝ exp(q_a / T)`` to the payoffs expected if the others repeat their
+    last actions; ``T = policy.temperature``. The default: bounded rationality with one knob.
+``best_response``
+    The maximiser of ``q`` (same beliefs as ``logit``); ties broken uniformly at random.
+``fictitious_play``
+    Best response (ties at random) to the empirical frequencies of the others' past actions
+    (Brown 1951): ``q`` is computed against the belief-weighted mixture of their moves.
+``roth_erev``
+    Reinforcement learning (Roth & Erev 1995, with forgetting): the choice probability is
+    proportional to a propensity that fades at ``policy.recency`` per month and grows by the
+    realised payoff above the worst option's expected payoff (:func:`reinforce`, applied in
+    :func:`alignsim.decisions.remember`). ``q`` is not used to choose, only as the baseline.
+``equilibrium``
+    Equilibrium play: at the current state, the normal-form stage game among all actors is
+    built and its logit QRE at precision ``λ = policy.qre_lambda`` solved with pygambit; ``q``
+    is each action's expected payoff against the others' QRE strategies, and the actor draws
+    from ``P(a) ∝ exp(λ q_a)`` — which, at the fixed point, *is* its QRE strategy. One solve
+    per replicate per month (about half a second with six actors): for analysis with few
+    replicates, not for ensembles of thousands.
 """
 
 from __future__ import annotations
@@ -23,15 +48,20 @@ TIE_TOL = 1e-12
 def sample(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF draw of one index per row from ``probabilities (R, A)`` with ``u (R,)``."""
     cdf = np.cumsum(probabilities, axis=1)
-    idx = (cdf < u[:, None] * cdf[:, -1:]).sum(axis=1)
+    # ``<=`` so that a draw of exactly 0 skips leading zero-probability actions
+    idx = (cdf <= u[:, None] * cdf[:, -1:]).sum(axis=1)
     return np.minimum(idx, probabilities.shape[1] - 1)
 
 
 def logit_probabilities(q: np.ndarray, temperature: float) -> np.ndarray:
     """Quantal response: ``P(a) ∝ exp(q_a / T)`` over allowed actions (``q = -inf`` gets 0).
 
-    As ``T -> 0`` this tends to best response, as ``T -> inf`` to uniform over allowed actions.
+    As ``T -> 0`` this tends to best response, as ``T -> inf`` to uniform over allowed actions
+    (``T = inf`` is accepted and gives exactly uniform).
     """
+    if np.isinf(temperature):
+        ok = np.isfinite(q)
+        return ok / ok.sum(axis=1, keepdims=True)
     z = q / temperature
     z = z - np.max(z, axis=1, keepdims=True)
     e = np.exp(z)
@@ -55,7 +85,7 @@ class Rule:
     """A named decision rule: its belief model and how it maps payoffs to probabilities."""
 
     name: str
-    belief: str  # "last" or "empirical"
+    belief: str  # "last", "empirical" or "equilibrium"
     doc: str
     probabilities: Callable[..., np.ndarray]
 
@@ -89,8 +119,24 @@ RULE_TABLE: dict[str, Rule] = {
         "Roth–Erev reinforcement: propensities grow with realised payoffs, and fade",
         _roth_erev,
     ),
+    "equilibrium": Rule(
+        "equilibrium",
+        "equilibrium",
+        "logit QRE play of the current stage game (policy.qre_lambda); slow: few replicates",
+        _logit,
+    ),
 }
 RULES: tuple[str, ...] = tuple(RULE_TABLE)
+
+
+def rule_temperature(rule: str, temperature: float, qre_lambda: float) -> float:
+    """The temperature a rule samples at: ``1 / qre_lambda`` for equilibrium play, else ``T``.
+
+    Equilibrium play draws from ``exp(λ q)``; ``λ = 0`` (the QRE's uniform end) gives ``inf``.
+    """
+    if RULE_TABLE[rule].belief == "equilibrium":
+        return float("inf") if qre_lambda <= 0 else 1.0 / float(qre_lambda)
+    return float(temperature)
 
 
 def choose(
