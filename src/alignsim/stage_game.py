@@ -1,11 +1,11 @@
 """The stage game: the normal-form game the actors play in one month, built by the kernel.
 
 At a model state, every actor's payoff for every joint action is what
-:func:`alignsim.dynamics.step_payoffs` gives one month later. Instead of stepping profile by profile,
-the state is tiled once per profile of allowed actions (rows = profiles) and the kernel is called
-*once*: with the default catalogue that is ``3*4*3*3*3*3 = 972`` rows, about 10 ms. The payoff
-tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.equilibrium` (pygambit) for pure
-Nash equilibria, logit QRE and, for two-actor slices, all mixed equilibria.
+:func:`alignsim.dynamics.step_payoffs` gives one month later. Instead of stepping profile by
+profile, the state is tiled once per profile of allowed actions (rows = profiles) and the kernel
+is called *once*: with the default catalogue that is ``3*4*3*3*3*3 = 972`` rows, about 10 ms.
+The payoff tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.equilibrium`
+(pygambit) for pure Nash equilibria, logit QRE and, for two-actor slices, all mixed equilibria.
 
 Why build it from the kernel rather than write payoff tables: the game analysed is then exactly
 the one the simulated actors face (same effects, same scheduled shocks of month ``t``, same
@@ -108,7 +108,9 @@ def resolve_players(
     return players, acts, fixed
 
 
-def profiles(players: Sequence[int], actions: Sequence[np.ndarray], fixed: np.ndarray) -> np.ndarray:
+def profiles(
+    players: Sequence[int], actions: Sequence[np.ndarray], fixed: np.ndarray
+) -> np.ndarray:
     """All joint actions ``(P, N)`` in C order of the players' action sets (last varies fastest)."""
     grid = np.array(list(itertools.product(*actions)), dtype=np.int64).reshape(-1, len(players))
     joint = np.repeat(fixed[None, :], len(grid), axis=0)
@@ -166,10 +168,14 @@ def build_stage_game(
 
 
 # ------------------------------------------------------------------ expectations under mixing
-def deviation_payoffs(tensor: np.ndarray, strategies: Sequence[np.ndarray], player: int) -> np.ndarray:
-    """Expected payoff ``(m_player,)`` of each pure action of ``player`` (axis ``1 + player`` of
-    ``tensor (.., m_1, ..., m_k)`` whose leading axis is the payoff owner) against the others'
-    mixed ``strategies``. ``tensor`` is one owner's payoffs ``(m_1, ..., m_k)``."""
+def deviation_payoffs(
+    tensor: np.ndarray, strategies: Sequence[np.ndarray], player: int
+) -> np.ndarray:
+    """Expected payoff ``(m_player,)`` of each pure action of player ``player`` against the
+    others' mixed ``strategies``; ``tensor (m_1, ..., m_k)`` is one payoff owner's table.
+
+    With the owner's own payoffs this is the vector a logit/best response maps to a strategy;
+    fictitious play uses it with the empirical frequencies as ``strategies``."""
     out = np.asarray(tensor, dtype=float)
     # contract the last axes first so that the remaining axis numbers stay valid
     for k in range(len(strategies) - 1, -1, -1):
