@@ -1,0 +1,413 @@
+"""Pattern-oriented validation: the documented facts of 2022–2025 as executable checks.
+
+Why patterns: the seeds give few numbers but several qualitative regularities (the axis drifts
+toward the Turkic sphere while Russia stays first; oil shifts to BTC; Kazakhstan stays neutral
+after the Dec 2024 shoot-down). Pattern-oriented modelling tests a model against several such
+regularities at once rather than against one fitted curve. Each pattern here is
+
+- a **metric**: one number per replicate read off a :class:`~alignsim.ensemble.Trajectory`
+  (e.g. the axis change between two dates, the tonnes shipped on a route in a year), and
+- a **check** on the ensemble: the mean near a target (``approx``), above or below a bound
+  (``at_least``/``at_most``), or a condition that must hold in most replicates
+  (``share_above``/``share_below``/``share_within``),
+
+with its target, tolerance and seed source in ``conf/validation/*.yaml`` (never in code).
+
+Dates: ``from`` is the first day of its month (the state before that month is played), ``to``,
+``at`` and ``month`` are the last day of their month (the state after it). A year's tonnes sum the
+route share at the start of each month of that year times exports / 12 (the share at the start of
+a month is what flows during it).
+
+Each check also yields a **normalised error** (0 when met, in units of its tolerance), which the
+calibration (:mod:`alignsim.calibrate`) sums in squares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from alignsim.calendar import Month, parse_month
+from alignsim.ensemble import Trajectory
+from alignsim.metrics import BAND
+from alignsim.spec import ConfigError, Spec
+
+SPLITS = ("fit", "holdout")
+CHECKS = ("approx", "at_least", "at_most", "share_above", "share_below", "share_within")
+
+
+# ------------------------------------------------------------------------------ config schema
+@dataclass
+class PatternConf:
+    """One documented fact: which metric, which check, its target and tolerance, its source."""
+
+    description: str = ""
+    source: str = ""  # seed file(s), e.g. "003"
+    split: str = "fit"  # fit: used by the calibration; holdout: out-of-sample prediction
+    metric: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    check: str = "approx"
+    target: float = 0.0  # approx/at_*: target of the mean; share_*: per-replicate threshold
+    tolerance: float = 1.0  # approx: pass band; otherwise the shortfall counted as one error unit
+    min_fraction: float = 0.6  # share_*: fraction of replicates that must meet the condition
+    unit: str = ""
+
+
+@dataclass
+class ParameterConf:
+    """A free parameter of the calibration: a dotted config key and its search bounds."""
+
+    lo: float = 0.0
+    hi: float = 1.0
+
+
+@dataclass
+class CalibrationConf:
+    """How the calibration searches (see :mod:`alignsim.calibrate`)."""
+
+    replicates: int = 64  # per candidate; the same replicate keys for every candidate (CRN)
+    seed: int = 20220101
+    method: str = "differential_evolution"  # or "nelder_mead"
+    maxiter: int = 8
+    popsize: int = 5
+    regularisation: float = 0.01
+    optimiser_seed: int = 1
+    parameters: dict[str, ParameterConf] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationConf:
+    name: str = "default"
+    months: int = 48  # length of the replay; must reach the last pattern date
+    patterns: dict[str, PatternConf] = field(default_factory=dict)
+    calibration: CalibrationConf = field(default_factory=CalibrationConf)
+
+
+# ------------------------------------------------------------------------------------ metrics
+@dataclass(frozen=True)
+class Reading:
+    """A metric's per-replicate values and where it sits on the timeline."""
+
+    values: np.ndarray  # (R,)
+    when: Month  # month the metric refers to (its last month)
+    end_index: int  # last state index it reads
+
+
+class _Args:
+    """Typed access to a pattern's ``args`` with one-line errors naming the key."""
+
+    def __init__(self, args: Mapping[str, Any], key: str, spec: Spec, allowed: tuple[str, ...]):
+        self.args, self.key, self.spec = dict(args), key, spec
+        for name in self.args:
+            if name not in allowed:
+                raise ConfigError(f"{key}.{name}", f"unknown argument; allowed: {', '.join(allowed)}")
+
+    def _get(self, name: str) -> Any:
+        if name not in self.args:
+            raise ConfigError(f"{self.key}.{name}", "required argument is missing")
+        return self.args[name]
+
+    def month(self, name: str) -> Month:
+        try:
+            return parse_month(str(self._get(name)))
+        except ValueError as exc:
+            raise ConfigError(f"{self.key}.{name}", str(exc)) from None
+
+    def start_index(self, name: str) -> tuple[int, Month]:
+        m = self.month(name)
+        return self._index(name, m, m.index_from(self.spec.start)), m
+
+    def end_index(self, name: str) -> tuple[int, Month]:
+        m = self.month(name)
+        return self._index(name, m, m.index_from(self.spec.start) + 1), m
+
+    def _index(self, name: str, m: Month, t: int) -> int:
+        if t < 0:
+            raise ConfigError(f"{self.key}.{name}", f"{m} is before the start {self.spec.start}")
+        return t
+
+    def name(self, name: str, allowed: tuple[str, ...], what: str) -> int:
+        value = str(self._get(name))
+        if value not in allowed:
+            raise ConfigError(
+                f"{self.key}.{name}", f"unknown {what} {value!r}; allowed: {', '.join(allowed)}"
+            )
+        return allowed.index(value)
+
+    def number(self, name: str, default: float) -> float:
+        v = self.args.get(name, default)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ConfigError(f"{self.key}.{name}", f"must be a number, got {v!r}")
+        return float(v)
+
+    def year(self, name: str) -> int:
+        v = self._get(name)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(f"{self.key}.{name}", f"must be a year like 2023, got {v!r}")
+        return int(v)
+
+
+def _axis_change(traj: Trajectory, a: _Args) -> Reading:
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    ax = _rows(traj, traj.axis, max(t0, t1))
+    return Reading(ax[t1] - ax[t0], m1, max(t0, t1))
+
+
+def _sphere_margin(traj: Trajectory, a: _Args) -> Reading:
+    """Share of a sphere minus the largest other share: > 0 where it leads."""
+    s = a.name("sphere", traj.spec.spheres, "sphere")
+    t, m = a.end_index("at")
+    al = _rows(traj, traj.alignment, t)[t]
+    others = np.delete(al, s, axis=1).max(axis=1)
+    return Reading(al[:, s] - others, m, t)
+
+
+def _route_tonnes(traj: Trajectory, a: _Args) -> Reading:
+    """Mt shipped on a route in a calendar year: sum of start-of-month shares x exports / 12."""
+    k = a.name("route", traj.spec.routes, "route")
+    year = a.year("year")
+    first = Month(year, 1).index_from(traj.spec.start)
+    if first < 0:
+        raise ConfigError(f"{a.key}.year", f"{year} starts before the run ({traj.spec.start})")
+    last = first + 11
+    share = _rows(traj, traj.share, last)[first : last + 1, :, k]
+    tonnes = share.sum(axis=0) * traj.spec.oil_exports_mt_per_year / 12.0
+    return Reading(tonnes, Month(year, 12), last)
+
+
+def _route_share(traj: Trajectory, a: _Args) -> Reading:
+    k = a.name("route", traj.spec.routes, "route")
+    t, m = a.end_index("at")
+    return Reading(_rows(traj, traj.share, t)[t, :, k], m, t)
+
+
+def _revenue_lost(traj: Trajectory, a: _Args) -> Reading:
+    """Fraction of oil revenue lost during a month (recorded on the state after it)."""
+    t, m = a.end_index("month")
+    return Reading(_rows(traj, traj.pain, t)[t], m, t)
+
+
+def _halt_months(traj: Trajectory, a: _Args) -> Reading:
+    """Months in a window whose revenue loss exceeds ``threshold`` (a coercive halt biting)."""
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    thr = a.number("threshold", 0.05)
+    pain = _rows(traj, traj.pain, t1)[t0 + 1 : t1 + 1]
+    return Reading((pain > thr).sum(axis=0).astype(float), m1, t1)
+
+
+def _relation(traj: Trajectory, a: _Args) -> Reading:
+    i = a.name("a", traj.spec.actors, "actor")
+    j = a.name("b", traj.spec.actors, "actor")
+    t, m = a.end_index("at")
+    return Reading(_rows(traj, traj.relations, t)[t, :, i, j], m, t)
+
+
+def _relation_change(traj: Trajectory, a: _Args) -> Reading:
+    i = a.name("a", traj.spec.actors, "actor")
+    j = a.name("b", traj.spec.actors, "actor")
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    rel = _rows(traj, traj.relations, max(t0, t1))
+    return Reading(rel[t1, :, i, j] - rel[t0, :, i, j], m1, max(t0, t1))
+
+
+def _rows(traj: Trajectory, arr: np.ndarray, t: int) -> np.ndarray:
+    if t >= arr.shape[0]:
+        raise ConfigError(
+            "months",
+            f"the run ends at state {arr.shape[0] - 1} ({traj.spec.start.plus(arr.shape[0] - 1)}) "
+            f"but a pattern reads state {t}; allowed: months >= {t}",
+        )
+    return arr
+
+
+METRICS: dict[str, tuple[Callable[[Trajectory, _Args], Reading], tuple[str, ...]]] = {
+    "axis_change": (_axis_change, ("from", "to")),
+    "sphere_margin": (_sphere_margin, ("sphere", "at")),
+    "route_tonnes": (_route_tonnes, ("route", "year")),
+    "route_share": (_route_share, ("route", "at")),
+    "revenue_lost": (_revenue_lost, ("month",)),
+    "halt_months": (_halt_months, ("from", "to", "threshold")),
+    "relation": (_relation, ("a", "b", "at")),
+    "relation_change": (_relation_change, ("a", "b", "from", "to")),
+}
+
+
+# ------------------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class PatternResult:
+    """One pattern evaluated on an ensemble."""
+
+    name: str
+    conf: PatternConf
+    when: Month
+    mean: float  # mean of the per-replicate metric
+    p05: float
+    p95: float
+    statistic: float  # what the check tests: the mean, or the fraction meeting the condition
+    passed: bool
+    error: float  # normalised error: 0 when met, in units of the tolerance (signed for approx)
+    values: np.ndarray
+
+    @property
+    def target_text(self) -> str:
+        c, u = self.conf, f" {self.conf.unit}" if self.conf.unit else ""
+        if c.check == "approx":
+            return f"≈ {c.target:g} ± {c.tolerance:g}{u}"
+        if c.check == "at_least":
+            return f"mean ≥ {c.target:g}{u}"
+        if c.check == "at_most":
+            return f"mean ≤ {c.target:g}{u}"
+        cond = {"share_above": f"> {c.target:g}", "share_below": f"< {c.target:g}",
+                "share_within": f"|x| ≤ {c.target:g}"}[c.check]
+        return f"{cond}{u} in ≥ {c.min_fraction:.0%} of replicates"
+
+    def row(self) -> dict[str, Any]:
+        """A flat, JSON-ready row of the validation table."""
+        return {
+            "pattern": self.name,
+            "split": self.conf.split,
+            "date": str(self.when),
+            "source": self.conf.source,
+            "metric": self.conf.metric,
+            "check": self.conf.check,
+            "target": self.target_text,
+            "mean": float(self.mean),
+            "p05": float(self.p05),
+            "p95": float(self.p95),
+            "statistic": float(self.statistic),
+            "error": float(self.error),
+            "passed": bool(self.passed),
+            "unit": self.conf.unit,
+            "description": self.conf.description,
+        }
+
+
+def check_conf(name: str, conf: PatternConf) -> None:
+    """Checks a pattern's config that need no trajectory (names, ranges)."""
+    key = f"validation.patterns.{name}"
+    if conf.split not in SPLITS:
+        raise ConfigError(f"{key}.split", f"unknown split {conf.split!r}; allowed: {', '.join(SPLITS)}")
+    if conf.metric not in METRICS:
+        raise ConfigError(
+            f"{key}.metric", f"unknown metric {conf.metric!r}; allowed: {', '.join(sorted(METRICS))}"
+        )
+    if conf.check not in CHECKS:
+        raise ConfigError(f"{key}.check", f"unknown check {conf.check!r}; allowed: {', '.join(CHECKS)}")
+    if not np.isfinite(conf.target):
+        raise ConfigError(f"{key}.target", "must be a finite number")
+    if not (np.isfinite(conf.tolerance) and conf.tolerance > 0):
+        raise ConfigError(f"{key}.tolerance", f"must be > 0, got {conf.tolerance}")
+    if not 0.0 < conf.min_fraction <= 1.0:
+        raise ConfigError(f"{key}.min_fraction", f"must be in (0, 1], got {conf.min_fraction}")
+
+
+def read_metric(traj: Trajectory, name: str, conf: PatternConf) -> Reading:
+    check_conf(name, conf)
+    fn, allowed = METRICS[conf.metric]
+    return fn(traj, _Args(conf.args, f"validation.patterns.{name}.args", traj.spec, allowed))
+
+
+def evaluate(traj: Trajectory, name: str, conf: PatternConf) -> PatternResult:
+    """Evaluate one pattern on an ensemble trajectory."""
+    r = read_metric(traj, name, conf)
+    v = np.asarray(r.values, dtype=float)
+    mean = float(v.mean())
+    lo, hi = (float(x) for x in np.percentile(v, BAND))
+    c = conf
+    if c.check == "approx":
+        stat, err = mean, (mean - c.target) / c.tolerance
+        passed = abs(mean - c.target) <= c.tolerance
+    elif c.check == "at_least":
+        stat, err = mean, max(0.0, c.target - mean) / c.tolerance
+        passed = mean >= c.target
+    elif c.check == "at_most":
+        stat, err = mean, max(0.0, mean - c.target) / c.tolerance
+        passed = mean <= c.target
+    else:
+        if c.check == "share_above":
+            ok = v > c.target
+        elif c.check == "share_below":
+            ok = v < c.target
+        else:
+            ok = np.abs(v) <= c.target
+        stat = float(ok.mean())
+        err = max(0.0, c.min_fraction - stat) / c.tolerance
+        passed = stat >= c.min_fraction
+    return PatternResult(name, conf, r.when, mean, lo, hi, stat, bool(passed), float(err), v)
+
+
+def evaluate_all(
+    traj: Trajectory, patterns: Mapping[str, PatternConf], split: str | None = None
+) -> list[PatternResult]:
+    """Evaluate every pattern (or only those of ``split``), in date order."""
+    out = [evaluate(traj, n, c) for n, c in patterns.items() if split in (None, c.split)]
+    return sorted(out, key=lambda p: (p.when, p.name))
+
+
+def required_months(spec: Spec, patterns: Mapping[str, PatternConf]) -> int:
+    """Months a run needs so that every pattern's dates are inside it."""
+    need = 0
+    for name, conf in patterns.items():
+        check_conf(name, conf)
+        fn, allowed = METRICS[conf.metric]
+        a = _Args(conf.args, f"validation.patterns.{name}.args", spec, allowed)
+        for key in ("to", "at", "month"):
+            if key in conf.args:
+                need = max(need, a.end_index(key)[0])
+        if "from" in conf.args:
+            need = max(need, a.start_index("from")[0])
+        if "year" in conf.args:
+            need = max(need, Month(a.year("year"), 12).index_from(spec.start))
+    return need
+
+
+def objective_terms(results: list[PatternResult]) -> np.ndarray:
+    """Normalised errors of the patterns, the terms the calibration squares and sums."""
+    return np.array([p.error for p in results], dtype=float)
+
+
+# -------------------------------------------------------------------------------- loading
+def load_validation(name: str = "default", overrides: list[str] | tuple[str, ...] = ()) -> ValidationConf:
+    """Load ``conf/validation/<name>.yaml`` merged into the typed schema, with dotlist overrides.
+
+    ``overrides`` are ``key=value`` strings relative to the validation group (``months=60``,
+    ``patterns.mc_tonnes_2023.tolerance=0.3``). A wrong type or unknown key raises
+    :class:`ConfigError` naming ``validation.<key>``.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from alignsim.hydra_store import conf_dir
+
+    groups = conf_dir() / "validation"
+    path = groups / f"{name}.yaml"
+    if not path.is_file():
+        have = sorted(p.stem for p in groups.glob("*.yaml"))
+        raise ConfigError("validation", f"no config {name!r}; allowed: {', '.join(have)}")
+    try:
+        schema = OmegaConf.structured(ValidationConf)
+        merged = OmegaConf.merge(schema, OmegaConf.load(path))
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError(f"validation.{item}", "expected key=value")
+            key, value = item.split("=", 1)
+            key = key.lstrip("+")
+            node = OmegaConf.from_dotlist([f"{key}={value}"])
+            merged = OmegaConf.merge(merged, node)
+        conf = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        msg = str(getattr(exc, "msg", exc)).splitlines()[0]
+        raise ConfigError(f"validation.{key}", msg) from None
+    assert isinstance(conf, ValidationConf)
+    for pname, pconf in conf.patterns.items():
+        check_conf(pname, pconf)
+    if conf.months < 1:
+        raise ConfigError("validation.months", f"must be >= 1, got {conf.months}")
+    return conf
