@@ -1,0 +1,39 @@
+"""The Hydra callback that aggregates an experiment sweep when the multirun ends.
+
+Registered in ``conf/config.yaml`` under ``hydra.callbacks``. Why ``on_multirun_end`` and the
+files on disk: under the joblib and submitit launchers ``on_job_end`` runs in the workers (or the
+parent sees no return values), so the only view every launcher shares is the sweep folder,
+``config.hydra.sweep.dir``, where each job wrote its ``point.json``/``point.parquet``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+
+class SweepReport(Callback):
+    """Build ``results.parquet``, ``failures.csv`` and the figures at the end of a sweep.
+
+    Does nothing for multiruns that are not experiments (no top-level ``experiment`` key).
+    """
+
+    def __init__(self, figures: bool = True) -> None:
+        self.figures = figures
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if OmegaConf.select(config, "experiment", default=None) is None:
+            return
+        from alignsim.report import ReportError, build_report, format_report
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            sweep = build_report(sweep_dir, figures=self.figures)
+        except ReportError as exc:
+            print(f"alignsim: error: {exc.key}: {exc.message}", file=sys.stderr)
+            return
+        print(format_report(sweep), flush=True)

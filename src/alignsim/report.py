@@ -1,0 +1,342 @@
+"""Aggregate an experiment sweep: one tidy table, a failures table and seaborn figures.
+
+``alignsim-report DIR`` rebuilds them for any sweep folder; the Hydra callback
+(:mod:`alignsim.callbacks`) calls :func:`build_report` at the end of every experiment multirun.
+
+Why read the jobs' files rather than Hydra's job returns: under the joblib and submitit launchers
+the parent process never sees the jobs' return values in ``on_job_end``; what every launcher
+leaves behind is the folder of each job (``<sweep dir>/<job num>/point.json``, ``point.parquet``).
+
+Written into ``DIR``: ``results.parquet`` (one row per point × replicate, sorted so that the file
+is byte-identical whatever the launcher or job order), ``trajectories.parquet`` (per point and
+month: axis mean and 90 % band), ``points.csv`` (per point: mean drift and leading-sphere
+probabilities), ``failures.csv`` (only when a point failed or never finished) and the figures
+``drift.png``, ``leader_heatmap.png`` and ``trajectories.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alignsim.results import atomic_write, write_parquet
+from alignsim.sweep import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
+
+RESULTS = "results.parquet"
+TRAJECTORIES = "trajectories.parquet"
+POINTS = "points.csv"
+FAILURES = "failures.csv"
+FIGURES = ("drift.png", "leader_heatmap.png", "trajectories.png")
+KEY_COLUMNS = ("point_key", "replicate")
+
+
+class ReportError(Exception):
+    """A sweep folder that cannot be reported on (one line, exit status 2)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key, self.message = key, message
+
+
+@dataclass
+class Sweep:
+    """What the jobs of a sweep left behind."""
+
+    directory: Path
+    experiment: str | None
+    question: str
+    params: list[str]  # parameter columns (all points' overrides)
+    swept: list[str]  # those that take more than one value
+    heatmap: list[str]
+    results: pd.DataFrame
+    trajectories: pd.DataFrame
+    failures: pd.DataFrame
+    n_jobs: int
+    elapsed_s: float
+    files: list[str] = field(default_factory=list)
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Job folders: those holding a ``point.json`` or Hydra's ``.hydra/`` record."""
+    found = {p.parent for p in sweep_dir.rglob(POINT_JSON)}
+    found |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
+    found.discard(sweep_dir)
+
+    def order(p: Path) -> tuple:
+        rel = p.relative_to(sweep_dir).parts
+        return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in rel)
+
+    return sorted(found, key=order)
+
+
+def hydra_overrides(job: Path) -> list[str]:
+    """A job's overrides from Hydra's record (for jobs that died before writing point.json)."""
+    path = job / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    from omegaconf import OmegaConf
+
+    return [str(x) for x in OmegaConf.load(path)]
+
+
+def sort_frame(frame: pd.DataFrame, params: list[str], extra: tuple[str, ...]) -> pd.DataFrame:
+    """Rows in a deterministic order (parameters, then point key and replicate or step)."""
+    by = [c for c in (*params, *extra) if c in frame.columns]
+    if frame.empty or not by:
+        return frame.reset_index(drop=True)
+    return frame.sort_values(by, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def load_sweep(sweep_dir: Path | str) -> Sweep:
+    """Read every job of ``sweep_dir``; completed points into tables, the others as failures."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise ReportError("DIR", f"no such folder: {sweep_dir}")
+    jobs = job_dirs(sweep_dir)
+    if not any((j / POINT_JSON).is_file() for j in jobs):
+        raise ReportError("DIR", f"no experiment job (*/{POINT_JSON}) under {sweep_dir}")
+    frames, trajs, failures = [], [], []
+    params: set[str] = set()
+    experiment, question, heatmap = None, "", []
+    elapsed = 0.0
+    for job in jobs:
+        rel = str(job.relative_to(sweep_dir))
+        rec = read_record(job / POINT_JSON)
+        if rec is None:
+            failures.append({"job": rel, "overrides": " ".join(hydra_overrides(job)),
+                             "error": "no point.json: the job did not finish (killed or running)"})
+            continue
+        experiment = experiment or rec.get("experiment")
+        question = question or rec.get("question", "")
+        heatmap = heatmap or list(rec.get("heatmap") or [])
+        elapsed += float(rec.get("elapsed_s", 0.0))
+        if rec.get("status") != "completed":
+            failures.append({"job": rel, "overrides": " ".join(rec.get("overrides", [])),
+                             "error": rec.get("error", f"status {rec.get('status')!r}")})
+            continue
+        try:
+            frame = pd.read_parquet(job / POINT_PARQUET)
+        except (OSError, ValueError) as exc:
+            failures.append({"job": rel, "overrides": " ".join(rec.get("overrides", [])),
+                             "error": f"{POINT_PARQUET} unreadable: {exc}"})
+            continue
+        params |= set(rec.get("params", {}))
+        frames.append(frame)
+        if (job / TRAJECTORY_PARQUET).is_file():
+            trajs.append(pd.read_parquet(job / TRAJECTORY_PARQUET))
+    plist = sorted(params)
+    results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not results.empty:
+        lead = [c for c in (*plist, *KEY_COLUMNS) if c in results.columns]
+        results = results[lead + [c for c in results.columns if c not in lead]]
+    results = sort_frame(results, plist, KEY_COLUMNS)
+    trajectories = sort_frame(pd.concat(trajs, ignore_index=True) if trajs else pd.DataFrame(),
+                              plist, ("point_key", "step"))
+    swept = [p for p in plist if p in results.columns and results[p].nunique(dropna=False) > 1]
+    heatmap = [h for h in heatmap if h in swept] or swept[:2]
+    return Sweep(
+        directory=sweep_dir, experiment=experiment, question=question, params=plist,
+        swept=swept, heatmap=heatmap[:2], results=results, trajectories=trajectories,
+        failures=pd.DataFrame(failures, columns=["job", "overrides", "error"]),
+        n_jobs=len(jobs), elapsed_s=elapsed,
+    )
+
+
+def spheres_of(results: pd.DataFrame) -> list[str]:
+    return [c[len("share_"):-len("_end")] for c in results.columns
+            if c.startswith("share_") and c.endswith("_end")]
+
+
+def point_table(sweep: Sweep) -> pd.DataFrame:
+    """Per point: replicates, mean drift (and its 95 % normal interval), leader probabilities."""
+    res = sweep.results
+    by = [p for p in sweep.params if p in res.columns] + ["point_key"]
+    g = res.groupby(by, sort=True, dropna=False)
+    table = g.agg(replicates=("replicate", "size"), drift_end_mean=("drift_end", "mean"),
+                  drift_end_sd=("drift_end", "std"), axis_end_mean=("axis_end", "mean"))
+    table["drift_end_ci95"] = 1.96 * table["drift_end_sd"].fillna(0) / np.sqrt(
+        table["replicates"])
+    for s in spheres_of(res):
+        table[f"p_leader_{s}"] = g["leader_end"].agg(lambda x, s=s: float((x == s).mean()))
+    if "window_drift" in res.columns:
+        table["window_drift_mean"] = g["window_drift"].mean()
+        table["window_neutrality_change_mean"] = g["window_neutrality_change"].mean()
+    return table.reset_index()
+
+
+# ------------------------------------------------------------------------------- figures
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    return plt, sns
+
+
+def save_figure(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
+    plt.close(fig)
+    return path
+
+
+def drift_figure(sweep: Sweep):
+    """Drift of the axis against each swept parameter, mean with a 95 % bootstrap band."""
+    plt, sns = _plt()
+    res = sweep.results
+    outcomes = [("drift_end", "drift of the axis by the end")]
+    if "window_drift" in res.columns:
+        outcomes += [("window_drift", "axis change in the window"),
+                     ("window_neutrality_change", "neutrality change in the window")]
+    params = sweep.swept or sweep.params[:1]
+    fig, axes = plt.subplots(len(outcomes), max(len(params), 1), squeeze=False,
+                             figsize=(3.6 * max(len(params), 1), 3.0 * len(outcomes)))
+    for i, (col, label) in enumerate(outcomes):
+        for j, p in enumerate(params):
+            ax = axes[i][j]
+            sns.lineplot(data=res, x=p, y=col, errorbar=("ci", 95), n_boot=300, seed=0,
+                         marker="o", ax=ax)
+            ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
+            ax.set_ylabel(label if j == 0 else "")
+    fig.suptitle(f"{sweep.experiment}: Russian–Turkic axis (> 0 leans Turkic), mean and 95 % CI "
+                 f"over {len(res)} runs", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def leader_heatmap_figure(sweep: Sweep):
+    """Probability that each sphere leads at the end, over two swept parameters."""
+    plt, sns = _plt()
+    res = sweep.results
+    spheres = spheres_of(res)
+    if len(sweep.heatmap) >= 2:
+        x, y = sweep.heatmap[:2]
+        fig, axes = plt.subplots(1, len(spheres), figsize=(3.4 * len(spheres), 3.2),
+                                 squeeze=False)
+        for ax, s in zip(axes[0], spheres, strict=True):
+            grid = (res.assign(lead=(res["leader_end"] == s).astype(float))
+                    .pivot_table(index=y, columns=x, values="lead", aggfunc="mean"))
+            sns.heatmap(grid.sort_index(ascending=False), vmin=0, vmax=1, cmap="mako",
+                        annot=grid.size <= 36, fmt=".2f", cbar=ax is axes[0][-1], ax=ax)
+            ax.set_title(f"P({s} leads at the end)")
+    else:
+        p = (sweep.swept or sweep.params or ["point_key"])[0]
+        grid = pd.DataFrame({s: (res["leader_end"] == s).groupby(res[p]).mean()
+                             for s in spheres}).T
+        fig, ax = plt.subplots(figsize=(4 + 0.4 * grid.shape[1], 3))
+        sns.heatmap(grid, vmin=0, vmax=1, cmap="mako", annot=grid.size <= 60, fmt=".2f", ax=ax)
+        ax.set_title("P(sphere leads at the end)")
+    fig.suptitle(f"{sweep.experiment}: leading sphere at the end (share of replicates, "
+                 f"other parameters pooled)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories_figure(sweep: Sweep):
+    """Example trajectories: the points with the lowest, median and highest mean drift."""
+    plt, sns = _plt()
+    table = point_table(sweep).sort_values(["drift_end_mean", "point_key"], kind="mergesort")
+    picks = table.iloc[sorted({0, len(table) // 2, len(table) - 1})]
+    tr = sweep.trajectories
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    palette = sns.color_palette("deep", len(picks))
+    for color, (_, row) in zip(palette, picks.iterrows(), strict=True):
+        d = tr[tr["point_key"] == row["point_key"]]
+        when = pd.to_datetime(d["month"] + "-01")
+        label = ", ".join(f"{p}={row[p]:g}" if isinstance(row[p], float) else f"{p}={row[p]}"
+                          for p in sweep.swept) or "point"
+        ax.plot(when, d["axis_mean"], color=color, label=label)
+        ax.fill_between(when, d["axis_p05"], d["axis_p95"], color=color, alpha=0.15)
+    ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
+    ax.set_ylabel("axis w_turkic − w_russian")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(f"{sweep.experiment}: mean axis and 90 % band — lowest, median and highest "
+                 f"mean drift", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------- report
+def build_report(sweep_dir: Path | str, figures: bool = True) -> Sweep:
+    """Write the tables (and figures) of a sweep folder; return what was read."""
+    sweep = load_sweep(sweep_dir)
+    d = sweep.directory
+    files = []
+    if not sweep.results.empty:
+        files.append(str(write_parquet(sweep.results, d / RESULTS)))
+        if not sweep.trajectories.empty:
+            files.append(str(write_parquet(sweep.trajectories, d / TRAJECTORIES)))
+        table = point_table(sweep)
+        files.append(str(atomic_write(d / POINTS,
+                                      lambda p: table.to_csv(p, index=False, float_format="%.6g"))))
+    else:
+        for name in (RESULTS, TRAJECTORIES, POINTS):
+            (d / name).unlink(missing_ok=True)
+    if len(sweep.failures):
+        files.append(str(atomic_write(d / FAILURES,
+                                      lambda p: sweep.failures.to_csv(p, index=False))))
+    else:
+        (d / FAILURES).unlink(missing_ok=True)
+    if figures and not sweep.results.empty:
+        for name, make in zip(FIGURES, (drift_figure, leader_heatmap_figure, trajectories_figure),
+                              strict=True):
+            files.append(str(save_figure(make(sweep), d / name)))
+    sweep.files = files
+    return sweep
+
+
+def format_report(sweep: Sweep) -> str:
+    res = sweep.results
+    n_points = res["point_key"].nunique() if not res.empty else 0
+    lines = [f"alignsim-report: experiment '{sweep.experiment}' in {sweep.directory}: "
+             f"{n_points} of {sweep.n_jobs} points completed, {len(res)} runs, "
+             f"{len(sweep.failures)} failed or unfinished (jobs' own time {sweep.elapsed_s:.1f} s)"]
+    if not res.empty:
+        lines.append(f"  swept: {', '.join(sweep.swept) or '(one point)'}; drift of the axis by "
+                     f"the end: mean {res['drift_end'].mean():+.3f}, range of point means "
+                     f"{res.groupby('point_key')['drift_end'].mean().min():+.3f} .. "
+                     f"{res.groupby('point_key')['drift_end'].mean().max():+.3f}")
+        lead = res["leader_end"].value_counts(normalize=True).sort_index()
+        lines.append("  leading sphere at the end: "
+                     + ", ".join(f"{k} {v:.0%}" for k, v in lead.items()))
+    for _, f in sweep.failures.iterrows():
+        lines.append(f"  FAILED job {f['job']} ({f['overrides']}): {f['error']}")
+    if sweep.files:
+        lines.append("  wrote: " + ", ".join(Path(f).name for f in sweep.files))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="alignsim-report",
+        description="Rebuild results.parquet, failures and figures of an experiment sweep folder.")
+    parser.add_argument("directory", metavar="DIR", help="the sweep folder (hydra.sweep.dir)")
+    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    parser.add_argument("--json", action="store_true",
+                        help="also print a JSON line with counts and files")
+    args = parser.parse_args(argv)
+    try:
+        sweep = build_report(Path(args.directory), figures=not args.no_figures)
+    except ReportError as exc:
+        print(f"alignsim-report: error: {exc.key}: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    print(format_report(sweep))
+    if args.json:
+        print(json.dumps({"points": int(sweep.results["point_key"].nunique())
+                          if not sweep.results.empty else 0,
+                          "runs": len(sweep.results), "failures": len(sweep.failures),
+                          "files": sweep.files}))
+
+
+if __name__ == "__main__":
+    main()
