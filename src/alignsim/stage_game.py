@@ -167,6 +167,30 @@ def build_stage_game(
     )
 
 
+def replay_state(spec: Spec, seed: int, t: int, replicates: int = 1) -> tuple[State, int]:
+    """The state at the start of month ``t`` of a run, and the id of the replicate it comes from.
+
+    Steps the ensemble driver's own :func:`alignsim.ensemble.month_step` with its per-replicate
+    uniforms, so replicate ``r`` here is replicate ``r`` of ``run_ensemble`` (whose trajectory
+    does not keep the full state). With several replicates, the one whose Russian–Turkic axis
+    at ``t`` is the median is returned: a typical history rather than an arbitrary one.
+    """
+    from alignsim.decisions import Memory
+    from alignsim.ensemble import month_step, replicate_uniforms
+    from alignsim.state import initial_state
+
+    if not 0 <= int(t) < spec.months:
+        raise ConfigError("date", f"month index {t} outside the run 0..{spec.months - 1}")
+    uniforms = replicate_uniforms(seed, list(range(replicates)), max(int(t), 1), spec.n_actors)
+    state, memory = initial_state(spec, replicates), Memory.initial(spec, replicates)
+    for m in range(int(t)):
+        state, memory, *_ = month_step(state, memory, spec, m, uniforms[:, m])
+    s = spec.spheres
+    axis = state.alignment[:, s.index("turkic")] - state.alignment[:, s.index("russian")]
+    r = int(np.argsort(axis, kind="stable")[(replicates - 1) // 2])
+    return state.take([r]), r
+
+
 # ------------------------------------------------------------------ expectations under mixing
 def deviation_payoffs(
     tensor: np.ndarray, strategies: Sequence[np.ndarray], player: int
@@ -174,8 +198,8 @@ def deviation_payoffs(
     """Expected payoff ``(m_player,)`` of each pure action of player ``player`` against the
     others' mixed ``strategies``; ``tensor (m_1, ..., m_k)`` is one payoff owner's table.
 
-    With the owner's own payoffs this is the vector a logit/best response maps to a strategy;
-    fictitious play uses it with the empirical frequencies as ``strategies``."""
+    With the owner's own payoffs this is the vector a logit or best response maps to a strategy
+    (in a textbook game, fictitious play passes the empirical frequencies as ``strategies``)."""
     out = np.asarray(tensor, dtype=float)
     # contract the last axes first so that the remaining axis numbers stay valid
     for k in range(len(strategies) - 1, -1, -1):
@@ -185,12 +209,17 @@ def deviation_payoffs(
     return out
 
 
-def qre_strategies(game, lam: float) -> list[np.ndarray]:
-    """The players' logit-QRE mixed strategies at precision ``lam`` (via the equilibrium module)."""
+def qre_action_values(game, lam: float) -> list[np.ndarray]:
+    """Each player's expected payoff of each own action against the others' logit-QRE strategies
+    at precision ``lam`` (``lam = 0``: against uniform play).
+
+    These are the ``q`` vectors of the ``equilibrium`` rule: ``softmax(lam * q_i)`` is player
+    ``i``'s QRE strategy (the QRE fixed point), so sampling by the rule is sampling the QRE.
+    """
     from alignsim.equilibrium import logit_qre
 
-    eq = logit_qre(game, float(lam))
-    return [np.asarray(s, dtype=float) for s in eq.strategies]
+    sigma = [np.asarray(x, dtype=float) for x in logit_qre(game, float(lam)).strategies]
+    return [deviation_payoffs(game.payoffs[k], sigma, k) for k in range(game.n_players)]
 
 
 _QRE_CACHE: OrderedDict[tuple, tuple[Spec, np.ndarray]] = OrderedDict()
@@ -235,12 +264,9 @@ def qre_expected_payoffs(spec: Spec, state: State, t: int) -> np.ndarray:
     labels = [[spec.actions[a] for a in acts] for acts in sp.actions]
     for j, (r, key) in enumerate(todo):
         game = StageGame(players=names, actions=labels, payoffs=sp.player_tensor(j))
-        sigma = qre_strategies(game, spec.qre_lambda) if spec.qre_lambda > 0 else [
-            np.full(len(a), 1.0 / len(a)) for a in sp.actions
-        ]
         row = np.full((spec.n_actors, spec.n_actions), -np.inf)
-        for k, i in enumerate(sp.players):
-            row[i, sp.actions[k]] = deviation_payoffs(sp.tensor[j, i], sigma, k)
+        for k, values in enumerate(qre_action_values(game, spec.qre_lambda)):
+            row[sp.players[k], sp.actions[k]] = values
         q[r] = row
         _QRE_CACHE[key] = (spec, row)
         if len(_QRE_CACHE) > _QRE_CACHE_SIZE:
