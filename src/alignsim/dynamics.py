@@ -92,10 +92,11 @@ def partner_tension(relations: np.ndarray, swing: int) -> np.ndarray:
     Sum over pairs of partners of ``friend_i * friend_j * feud_ij``: the shoot-down of Dec 2024
     set two partners against each other, and a state caught in the middle hedges (000).
     """
-    friend = np.clip(relations[:, swing, :], 0.0, None)
+    friend = np.maximum(relations[:, swing, :], 0.0)
     friend[:, swing] = 0.0
-    feud = np.clip(-relations, 0.0, None)
-    return 0.5 * np.einsum("rn,rnm,rm->r", friend, feud, friend)
+    hostile = np.minimum(relations, 0.0)  # -feud
+    pulled = np.matmul(hostile, friend[:, :, None])[:, :, 0]  # (R, N)
+    return -0.5 * (pulled * friend).sum(axis=1)
 
 
 def softmax(x: np.ndarray, temperature: float | np.ndarray) -> np.ndarray:
@@ -161,23 +162,23 @@ def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     observed = np.minimum((new_sev * np.minimum(new_months, 1.0)) @ spec.route_actor.T, 1.0)
     prior = d["threat_prior"]
     threat = prior + (threat - prior) * (1.0 - d["threat_decay"])
-    threat = np.clip(threat + d["threat_learning"] * observed * (1.0 - threat), 0.0, 1.0)
+    threat = threat + d["threat_learning"] * observed * (1.0 - threat)
+    np.minimum(np.maximum(threat, 0.0, out=threat), 1.0, out=threat)
     hurt = np.minimum(stopped @ spec.route_actor.T, 1.0) * d["halt_grievance"]  # (R, N)
     rel[:, swing, :] -= hurt
     rel[:, :, swing] -= hurt
 
-    # 4. slow pull back toward the starting structure
-    rel = np.clip(rel + d["relations_reversion"] * (spec.relations0 - rel), -1.0, 1.0)
-    affinity = np.clip(affinity + d["affinity_reversion"] * (spec.affinity0 - affinity), 0.0, 1.0)
-    investment = np.maximum(
-        investment + d["investment_reversion"] * (spec.investment0 - investment), 0.0
-    )
-    security = np.clip(security + d["security_reversion"] * (spec.security0 - security), 0.0, 1.0)
+    # 4. slow pull back toward the starting structure (in place: these arrays are ours)
+    rel = _revert(rel, spec.relations0, d["relations_reversion"], -1.0, 1.0)
+    affinity = _revert(affinity, spec.affinity0, d["affinity_reversion"], 0.0, 1.0)
+    investment = _revert(investment, spec.investment0, d["investment_reversion"], 0.0, None)
+    security = _revert(security, spec.security0, d["security_reversion"], 0.0, 1.0)
     defiance = defiance * (1.0 - d["defiance_decay"])
 
     # 5. committed capacity comes on line; halts run down; shares follow capacity
     arriving = pending / d["capacity_lag_months"]
-    capacity = np.clip(state.capacity + arriving, 0.0, 1.0)
+    capacity = state.capacity + arriving
+    np.minimum(np.maximum(capacity, 0.0, out=capacity), 1.0, out=capacity)
     pending = pending - arriving
     halt = np.maximum(halt - 1.0, 0.0)
     severity = np.where(halt > 0, severity, 0.0)
@@ -202,9 +203,21 @@ def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     )
     # 6. alignment follows the utilities of the new structure (flow = this month's, so a halt
     #    that bites now pulls toward the coercer: compliance)
-    utility, _ = sphere_utility(nxt, spec)
+    utility, exposure = sphere_utility(nxt, spec)
     nxt.alignment = align_step(state.alignment, utility, partner_tension(rel, swing), spec)
+    # sphere utility does not depend on alignment: keep it for payoffs() of this state
+    nxt._outlook = (utility, exposure)
     return nxt
+
+
+def _revert(x: np.ndarray, base: np.ndarray, rate: float, lo: float, hi: float | None):
+    """``clip(x + rate * (base - x))`` computed in place on ``x`` (a fresh array of ours)."""
+    x *= 1.0 - rate
+    x += rate * base
+    np.maximum(x, lo, out=x)
+    if hi is not None:
+        np.minimum(x, hi, out=x)
+    return x
 
 
 def outlook(state: State, spec: Spec) -> Outlook:
@@ -223,7 +236,8 @@ def payoffs(state: State, actions: np.ndarray, spec: Spec) -> np.ndarray:
     pays its action's cost.
     """
     w = spec.weights
-    utility, exposure = sphere_utility(state, spec)
+    cached = getattr(state, "_outlook", None)
+    utility, exposure = cached if cached is not None else sphere_utility(state, spec)
     own = np.where(
         spec.actor_sphere[None, :] >= 0,
         state.alignment[:, np.maximum(spec.actor_sphere, 0)],

@@ -92,7 +92,8 @@ def summarise(traj: Trajectory) -> dict:
         "replicates": int(a.shape[1]),
         "months": int(traj.months),
         "start": str(spec.start),
-        "end": str(spec.start.plus(traj.months)),
+        "end": str(spec.start.plus(traj.months)),  # date of the final state (1st of month)
+        "last_month": str(spec.start.plus(traj.months - 1)),  # last month played
         "axis": {
             "start": b(a[0]),
             "end_2025": {**b(a[t_2025]), "date": str(spec.start.plus(t_2025))},

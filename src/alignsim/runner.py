@@ -77,12 +77,12 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"alignsim {summary['alignsim_version']} — scenario '{summary['scenario']}', "
         f"{summary['replicates']} replicates, {summary['months']} months "
-        f"({summary['start']} to {summary['end']}), seed {summary['seed']}, "
+        f"({summary['start']} to {summary['last_month']}), seed {summary['seed']}, "
         f"{summary['elapsed_s']:.2f} s",
         "Russian–Turkic axis (w_turkic − w_russian; > 0 leans Turkic), median:",
-        row(f"start {summary['start']}", ax["start"]),
-        row(f"end of 2025 ({ax['end_2025']['date']})", ax["end_2025"]),
-        row(f"end {summary['end']}", ax["end"]),
+        row(f"start ({summary['start']})", ax["start"]),
+        row("end of 2025", ax["end_2025"]),
+        row(f"end ({summary['last_month']})", ax["end"]),
         "Leading sphere at the end (share of replicates): "
         + ", ".join(f"{k} {v:.0%}" for k, v in summary["leader_end"].items()),
         "Mean alignment at the end: "

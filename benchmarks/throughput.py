@@ -1,0 +1,58 @@
+"""Runs per second of the Mesa driver and of the ensemble driver on the `history` scenario.
+
+Both run the same kernel; the Mesa driver steps one replicate with six agents (choose, then act,
+DataCollector), the ensemble driver steps R = 1000 replicates at once. Printed last: one JSON
+object with ``mesa_runs_per_s``, ``ensemble_runs_per_s`` and ``speedup``.
+Usage: .venv/bin/python benchmarks/throughput.py [--mesa-runs 10] [--replicates 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from alignsim.ensemble import run_ensemble
+from alignsim.hydra_store import compose_config
+from alignsim.model import AlignmentModel
+from alignsim.spec import compile_spec
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mesa-runs", type=int, default=10)
+    parser.add_argument("--replicates", type=int, default=1000)
+    args = parser.parse_args()
+
+    config = compose_config(["scenario=history"])
+    spec = compile_spec(config)
+    months = spec.months
+
+    run_ensemble(spec, 10, config.seed)  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    for r in range(args.mesa_runs):
+        model = AlignmentModel(config, replicate=r, spec=spec)
+        model.run_for(months)
+    mesa_s = time.perf_counter() - t0
+    mesa_rate = args.mesa_runs / mesa_s
+
+    t0 = time.perf_counter()
+    run_ensemble(spec, args.replicates, config.seed)
+    ens_s = time.perf_counter() - t0
+    ens_rate = args.replicates / ens_s
+
+    print(f"history scenario, {months} months per run")
+    print(f"Mesa driver:     {args.mesa_runs} runs in {mesa_s:.2f} s -> {mesa_rate:.2f} runs/s")
+    print(f"ensemble driver: {args.replicates} runs in {ens_s:.2f} s -> {ens_rate:.1f} runs/s")
+    print(f"speedup: {ens_rate / mesa_rate:.0f}x")
+    print(json.dumps({
+        "mesa_runs_per_s": round(mesa_rate, 3),
+        "ensemble_runs_per_s": round(ens_rate, 1),
+        "speedup": round(ens_rate / mesa_rate, 1),
+        "months": months,
+        "replicates": args.replicates,
+    }))
+
+
+if __name__ == "__main__":
+    main()
