@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.hydra_store import conf_dir, to_config
@@ -715,18 +715,33 @@ def _replicates_from_command_line() -> int | None:
     return None
 
 
+def model_config(cfg: DictConfig) -> DictConfig:
+    """``cfg`` without its ``hydra`` and ``sensitivity`` nodes, still typed by the schema."""
+    base = cfg.copy()
+    with open_dict(base):
+        for k in ("hydra", "sensitivity"):
+            if k in base:
+                del base[k]
+    return base
+
+
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
+    from alignsim.errors import bad_input
     from alignsim.runner import discard_output_dir
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         settings = load_settings(cfg, replicates=_replicates_from_command_line())
-        base = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", "sensitivity")])
+        base = model_config(cfg)
         analysis = run_analysis(base, settings, progress=bool(cfg.get("progress", False)),
                                 log=lambda m: print(m, file=sys.stderr, flush=True))
-    except Exception:  # bad input or a crash: leave no half-written job folder
+    except ConfigError as exc:
+        # Exit here: an exception leaving the task would make Hydra print a second line.
+        discard_output_dir(run_dir)
+        bad_input(exc, PROG)
+    except Exception:  # a crash: leave no empty job folder behind, show the traceback
         discard_output_dir(run_dir)
         raise
     out = Path(settings.out) if settings.out else run_dir
