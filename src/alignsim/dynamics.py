@@ -57,8 +57,8 @@ def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     ``U(s) = econ*ties + security*sec + affinity*aff + relations*rel - exposure*risk
     + compliance*pain``: ties are trade, oil routes and investment from the sphere's members;
     risk is the revenue at risk on committed routes through members, times their perceived
-    threat; pain is revenue the sphere's halts cost this month, discounted by how much the halt
-    was already expected (compliance pays while a surprising halt bites).
+    threat; pain is the export share the sphere's halts cost this month, discounted by how much
+    the halt was expected beforehand (compliance pays while a surprising halt bites).
     """
     a = spec.align
     m = spec.membership  # (S, N)
@@ -71,10 +71,7 @@ def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     rel = state.relations[:, spec.swing, :] @ (m / m.sum(axis=1, keepdims=True)).T
     at_risk = committed_shares(state, spec) * state.threat[:, spec.route_via]  # (R, K)
     risk = at_risk @ spec.route_membership.T
-    # compliance works through surprise: a state that already expects coercion from a sphere
-    # hedges rather than yields, so the pull of a biting halt fades as its threat is learned
-    surprise = 1.0 - state.threat[:, spec.route_via]  # (R, K)
-    lost = ((state.share - state.flow) * surprise) @ spec.route_membership.T
+    lost = state.shock @ spec.route_membership.T  # unexpected losses, see transition()
     u = (
         a["econ"] * ties
         + a["security"] * security
@@ -86,17 +83,22 @@ def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     return u, at_risk.sum(axis=1)
 
 
-def partner_tension(relations: np.ndarray, swing: int) -> np.ndarray:
-    """How much the swing state's friends feud with each other, ``(R,)``.
+def partner_tension(relations: np.ndarray, relations0: np.ndarray, swing: int) -> np.ndarray:
+    """How much the swing state's friends have fallen out with each other, ``(R,)``.
 
-    Sum over pairs of partners of ``friend_i * friend_j * feud_ij``: the shoot-down of Dec 2024
-    set two partners against each other, and a state caught in the middle hedges (000).
+    Sum over pairs of partners of ``friend_i * friend_j * rift_ij``, where a rift is how far a
+    relation has fallen below its usual (starting) level: the Dec 2024 shoot-down set two partners
+    of Kazakhstan against each other, and a state caught in the middle hedges (000). Chronic
+    hostility the swing state is used to does not count; a fresh rift does, and heals as the
+    relation reverts.
     """
     friend = np.maximum(relations[:, swing, :], 0.0)
     friend[:, swing] = 0.0
-    hostile = np.minimum(relations, 0.0)  # -feud
-    pulled = np.matmul(hostile, friend[:, :, None])[:, :, 0]  # (R, N)
-    return -0.5 * (pulled * friend).sum(axis=1)
+    rift = np.maximum(relations0 - relations, 0.0)
+    rift[:, swing, :] = 0.0
+    rift[:, :, swing] = 0.0
+    pulled = np.matmul(rift, friend[:, :, None])[:, :, 0]  # (R, N)
+    return 0.5 * (pulled * friend).sum(axis=1)
 
 
 def softmax(x: np.ndarray, temperature: float | np.ndarray) -> np.ndarray:
@@ -157,6 +159,10 @@ def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     lost = state.share * stopped
     pain = lost.sum(axis=1)
     flow = state.share - lost
+    # compliance works through surprise: a state that already expected coercion on a route
+    # hedges rather than yields, so only the unexpected part of the loss pulls (threat as it
+    # stood before this month's lesson)
+    shock = lost * (1.0 - state.threat[:, spec.route_via])
 
     # 3. the swing state learns who coerces it, and resents it
     observed = np.minimum((new_sev * np.minimum(new_months, 1.0)) @ spec.route_actor.T, 1.0)
@@ -200,11 +206,13 @@ def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
         defiance=defiance,
         pain=pain,
         flow=flow,
+        shock=shock,
     )
     # 6. alignment follows the utilities of the new structure (flow = this month's, so a halt
     #    that bites now pulls toward the coercer: compliance)
     utility, exposure = sphere_utility(nxt, spec)
-    nxt.alignment = align_step(state.alignment, utility, partner_tension(rel, swing), spec)
+    tension = partner_tension(rel, spec.relations0, swing)
+    nxt.alignment = align_step(state.alignment, utility, tension, spec)
     # sphere utility does not depend on alignment: keep it for payoffs() of this state
     nxt._outlook = (utility, exposure)
     return nxt
@@ -222,7 +230,8 @@ def _revert(x: np.ndarray, base: np.ndarray, rate: float, lo: float, hi: float |
 
 def outlook(state: State, spec: Spec) -> Outlook:
     utility, exposure = sphere_utility(state, spec)
-    return Outlook(utility, exposure, partner_tension(state.relations, spec.swing))
+    tension = partner_tension(state.relations, spec.relations0, spec.swing)
+    return Outlook(utility, exposure, tension)
 
 
 # ------------------------------------------------------------------------------ payoffs

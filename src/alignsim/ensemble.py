@@ -59,9 +59,9 @@ class Trajectory:
 
     @property
     def axis(self) -> np.ndarray:
-        """Russian–Turkic axis ``w_turkic - w_russian``, ``(T+1, R)``."""
-        s = self.spec.spheres
-        return self.alignment[..., s.index("turkic")] - self.alignment[..., s.index("russian")]
+        """The headline axis ``w_turkic - w_russian`` (``world.axis_*``), ``(T+1, R)``."""
+        pos, neg = self.spec.axis_pair
+        return self.alignment[..., pos] - self.alignment[..., neg]
 
 
 class Recorder:

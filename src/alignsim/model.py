@@ -82,9 +82,9 @@ class AlignmentModel(mesa.Model):
 
     @property
     def axis(self) -> float:
-        s = self.spec.spheres
+        pos, neg = self.spec.axis_pair
         w = self.state.alignment[0]
-        return float(w[s.index("turkic")] - w[s.index("russian")])
+        return float(w[pos] - w[neg])
 
     @property
     def finished(self) -> bool:
@@ -163,6 +163,7 @@ class AlignmentModel(mesa.Model):
             "target": spec.actor_labels[spec.swing],
             "route": route,
             "loss_pct": 100.0 * float(self.state.pain[0]),
+            "loss_bn": float(self.state.pain[0]) * spec.oil_revenue_bn_per_month,
             "amount_bn": amount,
         }
         try:

@@ -85,6 +85,8 @@ class WorldConf:
     routes: dict[str, RouteConf] = field(default_factory=dict)
     relations: list[RelationConf] = field(default_factory=list)
     initial_alignment: dict[str, float] = field(default_factory=dict)
+    axis_positive: str = "turkic"  # the headline axis is w[axis_positive] - w[axis_negative]
+    axis_negative: str = "russian"
     oil_exports_mt_per_year: float = 70.0
     oil_revenue_bn_per_month: float = 3.0
     dynamics: DynamicsConf = field(default_factory=DynamicsConf)
@@ -155,7 +157,7 @@ class AlignmentConf:
     affinity: float = 1.0
     relations: float = 1.0
     exposure: float = 2.0
-    compliance: float = 3.0
+    compliance: float = 1.2
     temperature: float = 1.5
     inertia: float = 0.05
     hedging: float = 2.0

@@ -125,6 +125,7 @@ class Spec:
     event_names: tuple[tuple[str, ...], ...]  # (T,) names of the events of each month
     oil_exports_mt_per_year: float = 70.0
     oil_revenue_bn_per_month: float = 3.0
+    axis_pair: tuple[int, int] = (1, 0)  # (positive, negative) sphere of the headline axis
     extra: dict = field(default_factory=dict)
 
     @property
@@ -232,6 +233,10 @@ def compile_spec(cfg: Config) -> Spec:
         align0[spheres.index(name)] = _check_range(f"world.initial_alignment.{name}", v, 0, 1)
     if abs(align0.sum() - 1.0) > SHARE_TOL:
         raise ConfigError("world.initial_alignment", f"shares must sum to 1, got {align0.sum():g}")
+    _check_name("world.axis_positive", w.axis_positive, spheres, "sphere")
+    _check_name("world.axis_negative", w.axis_negative, spheres, "sphere")
+    if w.axis_positive == w.axis_negative:
+        raise ConfigError("world.axis_negative", "must differ from world.axis_positive")
 
     # --- routes
     routes = tuple(w.routes)
@@ -432,6 +437,7 @@ def compile_spec(cfg: Config) -> Spec:
         event_names=tuple(tuple(n) for n in event_names),
         oil_exports_mt_per_year=float(w.oil_exports_mt_per_year),
         oil_revenue_bn_per_month=float(w.oil_revenue_bn_per_month),
+        axis_pair=(spheres.index(w.axis_positive), spheres.index(w.axis_negative)),
     )
 
 
