@@ -24,8 +24,8 @@ the world from the current controls and returns it to January 2022.
 from __future__ import annotations
 
 import html
+import io
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,9 +34,11 @@ import matplotlib
 import networkx as nx
 import numpy as np
 import solara
-from matplotlib.cm import ScalarMappable
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from mesa.visualization.utils import update_counter
 
 from alignsim.model import AlignmentModel
@@ -48,12 +50,24 @@ matplotlib.use("Agg")
 SCENARIOS = ("baseline", "history")  # conf/scenario/*.yaml offered on the page
 SWING_ROUTE = "cpc"  # the route whose share the CPC slider sets
 BALANCING_ROUTE = "china_east"  # the route that absorbs the difference (see SeminarModel)
-FUND_USERS = {"fund_az_bn": "azerbaijan", "fund_tr_bn": "turkiye", "fund_cn_bn": "china",
-              "fund_eu_bn": "eu"}
-SPHERE_COLOURS = {"russian": "#c0392b", "turkic": "#16a085", "chinese": "#f39c12",
-                  "western": "#2c3e50"}
-ROUTE_COLOURS = {"cpc": "#c0392b", "atyrau_samara": "#e6a0a0", "middle_corridor": "#16a085",
-                 "china_east": "#f39c12"}
+FUND_USERS = {
+    "fund_az_bn": "azerbaijan",
+    "fund_tr_bn": "turkiye",
+    "fund_cn_bn": "china",
+    "fund_eu_bn": "eu",
+}
+SPHERE_COLOURS = {
+    "russian": "#c0392b",
+    "turkic": "#16a085",
+    "chinese": "#f39c12",
+    "western": "#2c3e50",
+}
+ROUTE_COLOURS = {
+    "cpc": "#c0392b",
+    "atyrau_samara": "#e6a0a0",
+    "middle_corridor": "#16a085",
+    "china_east": "#f39c12",
+}
 FIG_SIZE = (5.6, 3.3)  # inches; with DPI ~ 560x330 px per panel
 DPI = 100
 
@@ -145,8 +159,9 @@ def overrides_for(
     """
     d = defaults()
     if scenario_name not in SCENARIOS:
-        raise ConfigError("scenario", f"unknown scenario {scenario_name!r}; allowed: "
-                          + ", ".join(SCENARIOS))
+        raise ConfigError(
+            "scenario", f"unknown scenario {scenario_name!r}; allowed: " + ", ".join(SCENARIOS)
+        )
     if not 0.0 <= cpc_share <= d.max_cpc_share + 1e-9:
         raise ConfigError("cpc_share", f"must be in [0, {d.max_cpc_share:g}], got {cpc_share:g}")
     balance = max(0.0, 1.0 - d.fixed_route_share - cpc_share)
@@ -160,8 +175,10 @@ def overrides_for(
         f"payoffs.actors.russia.punish={coercion_appetite:.6g}",
         f"policy.temperature={temperature:.6g}",
     ]
-    out += [f"actions.investment_fund.users.{FUND_USERS[k]}.scale={v:.6g}"
-            for k, v in sorted(funds.items())]
+    out += [
+        f"actions.investment_fund.users.{FUND_USERS[k]}.scale={v:.6g}"
+        for k, v in sorted(funds.items())
+    ]
     return tuple(out)
 
 
@@ -188,8 +205,12 @@ class SeminarModel(AlignmentModel):
         temperature: float | None = None,
     ) -> None:
         d = defaults()
-        given = {"fund_az_bn": fund_az_bn, "fund_tr_bn": fund_tr_bn, "fund_cn_bn": fund_cn_bn,
-                 "fund_eu_bn": fund_eu_bn}
+        given = {
+            "fund_az_bn": fund_az_bn,
+            "fund_tr_bn": fund_tr_bn,
+            "fund_cn_bn": fund_cn_bn,
+            "fund_eu_bn": fund_eu_bn,
+        }
         self.params: dict[str, Any] = {
             "scenario_name": scenario_name or d.scenario_name,
             "seed": parse_seed(seed),
@@ -201,9 +222,13 @@ class SeminarModel(AlignmentModel):
         }
         p = self.params
         ov = overrides_for(
-            scenario_name=p["scenario_name"], seed=p["seed"], cpc_share=p["cpc_share"],
-            halt_severity=p["halt_severity"], coercion_appetite=p["coercion_appetite"],
-            funds={k: p[k] for k in FUND_USERS}, temperature=p["temperature"],
+            scenario_name=p["scenario_name"],
+            seed=p["seed"],
+            cpc_share=p["cpc_share"],
+            halt_severity=p["halt_severity"],
+            coercion_appetite=p["coercion_appetite"],
+            funds={k: p[k] for k in FUND_USERS},
+            temperature=p["temperature"],
         )
         cfg, spec = world(ov)
         super().__init__(cfg, spec=spec)
@@ -230,15 +255,22 @@ def model_params() -> dict[str, Any]:
 
     d = defaults()
     return {
-        "scenario_name": {"type": "Select", "value": d.scenario_name, "values": list(SCENARIOS),
-                          "label": "Scenario"},
+        "scenario_name": {
+            "type": "Select",
+            "value": d.scenario_name,
+            "values": list(SCENARIOS),
+            "label": "Scenario",
+        },
         "seed": {"type": "InputText", "value": str(d.seed), "label": "Seed"},
-        "cpc_share": Slider("CPC share of oil exports", d.cpc_share, 0.30,
-                            round(d.max_cpc_share, 2), 0.01),
-        "halt_severity": Slider("Halt severity (share of CPC flow stopped)", d.halt_severity,
-                                0.0, 1.0, 0.05),
-        "coercion_appetite": Slider("Russia's appetite for coercion", d.coercion_appetite,
-                                    0.0, 0.5, 0.005),
+        "cpc_share": Slider(
+            "CPC share of oil exports", d.cpc_share, 0.30, round(d.max_cpc_share, 2), 0.01
+        ),
+        "halt_severity": Slider(
+            "Halt severity (share of CPC flow stopped)", d.halt_severity, 0.0, 1.0, 0.05
+        ),
+        "coercion_appetite": Slider(
+            "Russia's appetite for coercion", d.coercion_appetite, 0.0, 0.5, 0.005
+        ),
         "fund_az_bn": Slider("Azerbaijan fund (USD bn)", d.funds["fund_az_bn"], 0.0, 3.0, 0.05),
         "fund_tr_bn": Slider("Türkiye fund (USD bn)", d.funds["fund_tr_bn"], 0.0, 3.0, 0.05),
         "fund_cn_bn": Slider("China fund (USD bn)", d.funds["fund_cn_bn"], 0.0, 5.0, 0.05),
@@ -248,16 +280,29 @@ def model_params() -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------- views
+# Each panel keeps one matplotlib Figure for the life of a model and only updates its artists
+# after a step: with fixed axes limits nothing has to be laid out again, which makes a redraw
+# several times cheaper than building the figure anew (constrained layout alone costs more than
+# our whole model step). PNG rendering happens on the server (Agg), no JavaScript plotting.
 def _dates(spec: Spec, n: int) -> np.ndarray:
     start = np.datetime64(f"{spec.start.year:04d}-{spec.start.month:02d}", "M")
     return start + np.arange(n)
 
 
-def _frame_axes(spec: Spec, title: str, ylabel: str) -> tuple[Figure, Any]:
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout="constrained")
-    ax = fig.subplots()
+def _figure() -> tuple[Figure, Any]:
+    fig = Figure(figsize=FIG_SIZE, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def _time_axes(
+    spec: Spec, title: str, ylabel: str, ylim: tuple[float, float]
+) -> tuple[Figure, Any]:
+    fig, ax = _figure()
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)
     full = _dates(spec, spec.months + 1)
     ax.set_xlim(full[0], full[-1])
+    ax.set_ylim(*ylim)
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=9)
     ax.tick_params(labelsize=8)
@@ -265,53 +310,150 @@ def _frame_axes(spec: Spec, title: str, ylabel: str) -> tuple[Figure, Any]:
     return fig, ax
 
 
-def sphere_figure(model: AlignmentModel) -> Figure:
+class Panel:
+    """One view of the page: a figure built once per model, updated after every step."""
+
+    name = "panel"
+    fig: Figure
+
+    def update(self, model: AlignmentModel) -> None:
+        raise NotImplementedError
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+
+class SpherePanel(Panel):
     """Kazakhstan's alignment: the share of each sphere, month by month."""
-    spec = model.spec
-    data = model.datacollector.get_model_vars_dataframe()
-    fig, ax = _frame_axes(spec, "Alignment of Kazakhstan by sphere", "share")
-    x = _dates(spec, len(data))
-    for s, label in zip(spec.spheres, spec.sphere_labels, strict=True):
-        ax.plot(x, data[f"share_{s}"], label=label, color=SPHERE_COLOURS.get(s), lw=1.8)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, ncol=4, loc="upper center")
-    return fig
+
+    name = "spheres"
+
+    def __init__(self, spec: Spec) -> None:
+        self.fig, ax = _time_axes(spec, "Alignment of Kazakhstan by sphere", "share", (0.0, 1.0))
+        self.lines = {
+            s: ax.plot([], [], label=label, color=SPHERE_COLOURS.get(s), lw=1.8, marker="o", ms=2)[
+                0
+            ]
+            for s, label in zip(spec.spheres, spec.sphere_labels, strict=True)
+        }
+        ax.legend(fontsize=7, ncol=4, loc="upper center")
+
+    def update(self, model: AlignmentModel) -> None:
+        data = model.datacollector.get_model_vars_dataframe()
+        x = _dates(model.spec, len(data))
+        for s, line in self.lines.items():
+            line.set_data(x, data[f"share_{s}"].to_numpy())
 
 
-def axis_figure(model: AlignmentModel) -> Figure:
-    """The Russian–Turkic axis (turkic minus russian share) with the scenario's events marked."""
-    spec = model.spec
-    data = model.datacollector.get_model_vars_dataframe()
-    fig, ax = _frame_axes(spec, "Russian \u2013 Turkic axis (+1 = Turkic)", "turkic \u2212 russian")
-    dates = _dates(spec, spec.months + 1)
-    for t, names in enumerate(spec.event_names):
-        if not names:
-            continue
-        ax.axvline(dates[t], color="#7f8c8d", lw=0.8, ls="--", alpha=0.7)
-        ax.text(dates[t], 0.97, "; ".join(names), rotation=90, fontsize=6, va="top",
-                ha="right", color="#555555", transform=ax.get_xaxis_transform())
-    ax.axhline(0.0, color="black", lw=0.6)
-    ax.plot(_dates(spec, len(data)), data["axis"], color="#8e44ad", lw=2.0)
-    ax.set_ylim(-1, 1)
-    return fig
+class AxisPanel(Panel):
+    """The Russian–Turkic axis (turkic minus russian share), the scenario's events marked."""
+
+    name = "axis"
+
+    def __init__(self, spec: Spec) -> None:
+        title = "Russian \u2013 Turkic axis (+1 = Turkic), events dashed"
+        self.fig, ax = _time_axes(spec, title, "turkic \u2212 russian", (-1.0, 1.0))
+        dates = _dates(spec, spec.months + 1)
+        for t, names in enumerate(spec.event_names):
+            if not names:
+                continue
+            ax.axvline(dates[t], color="#7f8c8d", lw=0.8, ls="--", alpha=0.7)
+            ax.text(
+                dates[t],
+                0.97,
+                "; ".join(names),
+                rotation=90,
+                fontsize=6,
+                va="top",
+                ha="right",
+                color="#555555",
+                transform=ax.get_xaxis_transform(),
+            )
+        ax.axhline(0.0, color="black", lw=0.6)
+        self.line = ax.plot([], [], color="#8e44ad", lw=2.0, marker="o", ms=2)[0]
+
+    def update(self, model: AlignmentModel) -> None:
+        data = model.datacollector.get_model_vars_dataframe()
+        self.line.set_data(_dates(model.spec, len(data)), data["axis"].to_numpy())
 
 
-def route_figure(model: AlignmentModel) -> Figure:
+class RoutePanel(Panel):
     """Oil export shares by route, stacked."""
-    spec = model.spec
-    data = model.datacollector.get_model_vars_dataframe()
-    fig, ax = _frame_axes(spec, "Oil export routes", "share of exports")
-    x = _dates(spec, len(data))
-    ys = [data[f"route_{r}"].to_numpy() for r in spec.routes]
-    ax.stackplot(x, ys, labels=list(spec.route_labels),
-                 colors=[ROUTE_COLOURS.get(r, "#999999") for r in spec.routes], alpha=0.85)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, loc="lower left")
-    return fig
+
+    name = "routes"
+
+    def __init__(self, spec: Spec) -> None:
+        self.fig, self.ax = _time_axes(spec, "Oil export routes", "share of exports", (0.0, 1.0))
+        self.routes = spec.routes
+        self.labels = list(spec.route_labels)
+        self.colours = [ROUTE_COLOURS.get(r, "#999999") for r in spec.routes]
+        self.stack: list[Any] = []
+        self.ax.legend(
+            handles=[
+                Patch(color=c, label=lb) for c, lb in zip(self.colours, self.labels, strict=True)
+            ],
+            fontsize=6,
+            loc="lower left",
+        )
+
+    def update(self, model: AlignmentModel) -> None:
+        data = model.datacollector.get_model_vars_dataframe()
+        for artist in self.stack:
+            artist.remove()
+        x = _dates(model.spec, len(data))
+        if len(data) < 2:  # one point: show it as a one-month wide band
+            x = np.concatenate([x, x + 1])
+            data = data.iloc[[0, 0]]
+        ys = [data[f"route_{r}"].to_numpy() for r in self.routes]
+        self.stack = self.ax.stackplot(x, ys, colors=self.colours, alpha=0.85)
+
+
+class NetworkPanel(Panel):
+    """Relations among the actors: edge colour = relation (red hostile, blue friendly)."""
+
+    name = "network"
+
+    def __init__(self, spec: Spec) -> None:
+        self.fig, self.ax = _figure()
+        self.fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9)
+        g = nx.complete_graph(len(spec.actors))
+        self.pos = nx.circular_layout(g)
+        self.pairs = list(g.edges())
+        cmap = matplotlib.colormaps["RdBu"]
+        self.edges = LineCollection(
+            [(self.pos[i], self.pos[j]) for i, j in self.pairs],
+            cmap=cmap,
+            norm=Normalize(-1.0, 1.0),
+            zorder=1,
+        )
+        self.ax.add_collection(self.edges)
+        nx.draw_networkx_nodes(
+            g, self.pos, ax=self.ax, node_color="#ecf0f1", edgecolors="#2c3e50", node_size=900
+        )
+        nx.draw_networkx_labels(
+            g, self.pos, ax=self.ax, font_size=7, labels=dict(enumerate(spec.actor_labels))
+        )
+        self.fig.colorbar(self.edges, ax=self.ax, shrink=0.8, label="relation")
+        self.title = self.ax.set_title("", fontsize=10)
+        self.ax.set_xlim(-1.3, 1.3)
+        self.ax.set_ylim(-1.25, 1.25)
+        self.ax.set_axis_off()
+
+    def update(self, model: AlignmentModel) -> None:
+        g = relations_graph(model)
+        values = np.array([g.edges[i, j]["value"] for i, j in self.pairs])
+        self.edges.set_array(values)
+        self.edges.set_linewidths(0.5 + 3.0 * np.abs(values))
+        self.title.set_text(f"Relations in {model.date}")
+
+
+PANELS: tuple[type[Panel], ...] = (SpherePanel, AxisPanel, RoutePanel, NetworkPanel)
 
 
 def relations_graph(model: AlignmentModel) -> nx.Graph:
-    """The six actors and their current bilateral relations (edge attribute ``value``)."""
+    """The actors and their current bilateral relations (edge attribute ``value``, -1..1)."""
     spec = model.spec
     rel = model.state.relations[0]
     g = nx.Graph()
@@ -324,29 +466,6 @@ def relations_graph(model: AlignmentModel) -> nx.Graph:
     return g
 
 
-def network_figure(model: AlignmentModel) -> Figure:
-    """Relations among the actors: edge colour = relation (red hostile, blue friendly)."""
-    g = relations_graph(model)
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout="constrained")
-    ax = fig.subplots()
-    pos = nx.circular_layout(g)
-    values = [d["value"] for _, _, d in g.edges(data=True)]
-    norm = Normalize(-1.0, 1.0)
-    nx.draw_networkx_edges(g, pos, ax=ax, edge_color=values, edge_cmap=matplotlib.colormaps["RdBu"],
-                           edge_vmin=-1.0, edge_vmax=1.0,
-                           width=[0.5 + 3.0 * abs(v) for v in values])
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#ecf0f1", edgecolors="#2c3e50",
-                           node_size=900)
-    nx.draw_networkx_labels(g, pos, ax=ax, labels=nx.get_node_attributes(g, "label"),
-                            font_size=7)
-    fig.colorbar(ScalarMappable(norm, matplotlib.colormaps["RdBu"]), ax=ax, shrink=0.8,
-                 label="relation")
-    ax.set_title(f"Relations in {model.date}", fontsize=10)
-    ax.set_axis_off()
-    ax.margins(0.15)
-    return fig
-
-
 def log_html(model: AlignmentModel, months: int = 12) -> str:
     """The narrated log, newest month first: what each actor did and why."""
     head = (
@@ -356,8 +475,10 @@ def log_html(model: AlignmentModel, months: int = 12) -> str:
     describe = getattr(model, "describe", None)
     if describe is not None:
         head += f"<div class='alignsim-world' style='font-size:80%'>{html.escape(describe())}</div>"
-    head += ("<div style='font-size:80%;color:#666'>Sliders apply when you press Reset "
-             "(it restarts in January 2022).</div>")
+    head += (
+        "<div style='font-size:80%;color:#666'>Sliders apply when you press Reset "
+        "(it restarts in January 2022).</div>"
+    )
     if not model.log:
         body = "<p class='alignsim-empty'>No moves yet: press Step or ▶.</p>"
     else:
@@ -366,8 +487,11 @@ def log_html(model: AlignmentModel, months: int = 12) -> str:
         for month in shown:
             rows.append(f"<div class='alignsim-month' style='margin-top:6px'><b>{month}</b></div>")
             for e in (e for e in model.log if e.month == month):
-                why = (f"<div style='font-size:75%;color:#555'>{html.escape(e.why)}</div>"
-                       if e.why else "")
+                why = (
+                    f"<div style='font-size:75%;color:#555'>{html.escape(e.why)}</div>"
+                    if e.why
+                    else ""
+                )
                 tag = " <i>(scheduled)</i>" if e.forced and e.actor != "scenario" else ""
                 rows.append(f"<div class='alignsim-entry'>{html.escape(e.text)}{tag}{why}</div>")
         body = "".join(rows)
@@ -375,21 +499,39 @@ def log_html(model: AlignmentModel, months: int = 12) -> str:
 
 
 # ---------------------------------------------------------------------------- components
-def _figure_component(build: Callable[[AlignmentModel], Figure], name: str):
-    """A Solara component drawing ``build(model)``, redrawn when the model steps or is reset.
+def _panel_view(model: AlignmentModel, kind: type[Panel]) -> None:
+    """Render one panel; called from a Solara component (it uses hooks).
 
-    It is a real ``@solara.component`` (not a plain function) so that SolaraViz does not wrap
-    it in a fresh component on every render; it subscribes to Mesa's ``update_counter`` itself.
+    The panel lives as long as the model (a Reset makes a new model, hence new panels); it is
+    updated once per month. ``update_counter`` is what SolaraViz bumps after Step/Play.
     """
+    update_counter.get()
+    panel = solara.use_memo(lambda: kind(model.spec), [model])
+    solara.use_memo(lambda: panel.update(model), [model, model.month])
+    with solara.Div(classes=[f"alignsim-{kind.name}"]):
+        solara.FigureMatplotlib(panel.fig, dependencies=[model, model.month], format="png")
 
-    def view(model: AlignmentModel):
-        update_counter.get()  # re-render after Step/Play (SolaraViz bumps this counter)
-        fig = solara.use_memo(lambda: build(model), [model, model.month])
-        with solara.Div(classes=[f"alignsim-{name}"]):
-            solara.FigureMatplotlib(fig, dependencies=[model, model.month], format="png")
 
-    view.__name__ = view.__qualname__ = f"{name.title()}View"
-    return solara.component(view)
+# Real components (not plain functions): SolaraViz would otherwise wrap each one in a fresh
+# component on every render, and the panels would be rebuilt every time.
+@solara.component
+def SphereView(model: AlignmentModel):
+    _panel_view(model, SpherePanel)
+
+
+@solara.component
+def AxisView(model: AlignmentModel):
+    _panel_view(model, AxisPanel)
+
+
+@solara.component
+def RouteView(model: AlignmentModel):
+    _panel_view(model, RoutePanel)
+
+
+@solara.component
+def NetworkView(model: AlignmentModel):
+    _panel_view(model, NetworkPanel)
 
 
 @solara.component
@@ -399,29 +541,24 @@ def NarratedLog(model: AlignmentModel):
     solara.HTML(tag="div", unsafe_innerHTML=log_html(model))
 
 
-COMPONENTS = [
-    (_figure_component(sphere_figure, "spheres"), 0),
-    (_figure_component(axis_figure, "axis"), 0),
-    (_figure_component(route_figure, "routes"), 0),
-    (_figure_component(network_figure, "network"), 0),
-    (NarratedLog, 0),
-]
+COMPONENTS = [(SphereView, 0), (AxisView, 0), (RouteView, 0), (NetworkView, 0), (NarratedLog, 0)]
 
 
-def render_views(model: AlignmentModel) -> list[bytes]:
-    """Everything the page computes after a step, as the server does it (PNG bytes + log HTML).
+class PageViews:
+    """What the page computes for one model, outside Solara (benchmark, tests, notebook)."""
 
-    Used by the benchmark to time a full page step; mirrors the components above.
-    """
-    import io
+    def __init__(self, model: AlignmentModel) -> None:
+        self.model = model
+        self.panels = [kind(model.spec) for kind in PANELS]
 
-    out = []
-    for build in (sphere_figure, axis_figure, route_figure, network_figure):
-        buf = io.BytesIO()
-        build(model).savefig(buf, format="png")
-        out.append(buf.getvalue())
-    out.append(log_html(model).encode())
-    return out
+    def render(self) -> dict[str, bytes]:
+        """Update every panel to the model's month and render it as the page does (PNG)."""
+        out = {}
+        for panel in self.panels:
+            panel.update(self.model)
+            out[panel.name] = panel.png()
+        out["log"] = log_html(self.model).encode()
+        return out
 
 
 @solara.component
