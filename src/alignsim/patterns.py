@@ -73,7 +73,8 @@ class CalibrationConf:
     method: str = "differential_evolution"  # or "nelder_mead"
     maxiter: int = 8
     popsize: int = 5
-    regularisation: float = 0.01
+    regularisation: float = 0.1
+    polish: int = 0  # DE only: candidate runs of a final bounded Nelder–Mead from the best point
     optimiser_seed: int = 1
     parameters: dict[str, ParameterConf] = field(default_factory=dict)
 
@@ -103,7 +104,9 @@ class _Args:
         self.args, self.key, self.spec = dict(args), key, spec
         for name in self.args:
             if name not in allowed:
-                raise ConfigError(f"{key}.{name}", f"unknown argument; allowed: {', '.join(allowed)}")
+                raise ConfigError(
+                    f"{key}.{name}", f"unknown argument; allowed: {', '.join(allowed)}"
+                )
 
     def _get(self, name: str) -> Any:
         if name not in self.args:
@@ -292,13 +295,18 @@ def check_conf(name: str, conf: PatternConf) -> None:
     """Checks a pattern's config that need no trajectory (names, ranges)."""
     key = f"validation.patterns.{name}"
     if conf.split not in SPLITS:
-        raise ConfigError(f"{key}.split", f"unknown split {conf.split!r}; allowed: {', '.join(SPLITS)}")
+        raise ConfigError(
+            f"{key}.split", f"unknown split {conf.split!r}; allowed: {', '.join(SPLITS)}"
+        )
     if conf.metric not in METRICS:
         raise ConfigError(
-            f"{key}.metric", f"unknown metric {conf.metric!r}; allowed: {', '.join(sorted(METRICS))}"
+            f"{key}.metric",
+            f"unknown metric {conf.metric!r}; allowed: {', '.join(sorted(METRICS))}",
         )
     if conf.check not in CHECKS:
-        raise ConfigError(f"{key}.check", f"unknown check {conf.check!r}; allowed: {', '.join(CHECKS)}")
+        raise ConfigError(
+            f"{key}.check", f"unknown check {conf.check!r}; allowed: {', '.join(CHECKS)}"
+        )
     if not np.isfinite(conf.target):
         raise ConfigError(f"{key}.target", "must be a finite number")
     if not (np.isfinite(conf.tolerance) and conf.tolerance > 0):
@@ -350,12 +358,14 @@ def evaluate_all(
     return sorted(out, key=lambda p: (p.when, p.name))
 
 
-def required_months(spec: Spec, patterns: Mapping[str, PatternConf]) -> int:
-    """Months a run needs so that every pattern's dates are inside it."""
+def required_months(spec: Spec | Month, patterns: Mapping[str, PatternConf]) -> int:
+    """Months a run needs so that every pattern's dates are inside it (``spec`` or its start)."""
+    if isinstance(spec, Month):
+        spec = _StartOnly(spec)  # type: ignore[assignment]
     need = 0
     for name, conf in patterns.items():
         check_conf(name, conf)
-        fn, allowed = METRICS[conf.metric]
+        allowed = METRICS[conf.metric][1]
         a = _Args(conf.args, f"validation.patterns.{name}.args", spec, allowed)
         for key in ("to", "at", "month"):
             if key in conf.args:
@@ -367,13 +377,22 @@ def required_months(spec: Spec, patterns: Mapping[str, PatternConf]) -> int:
     return need
 
 
+@dataclass(frozen=True)
+class _StartOnly:
+    """Stands in for a spec where only the start month is needed (before compiling)."""
+
+    start: Month
+
+
 def objective_terms(results: list[PatternResult]) -> np.ndarray:
     """Normalised errors of the patterns, the terms the calibration squares and sums."""
     return np.array([p.error for p in results], dtype=float)
 
 
 # -------------------------------------------------------------------------------- loading
-def load_validation(name: str = "default", overrides: list[str] | tuple[str, ...] = ()) -> ValidationConf:
+def load_validation(
+    name: str = "default", overrides: list[str] | tuple[str, ...] = ()
+) -> ValidationConf:
     """Load ``conf/validation/<name>.yaml`` merged into the typed schema, with dotlist overrides.
 
     ``overrides`` are ``key=value`` strings relative to the validation group (``months=60``,

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from alignsim import __version__
+from alignsim.calendar import parse_month
 from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.patterns import PatternResult, ValidationConf, evaluate_all, required_months
 from alignsim.schema import Config
@@ -58,10 +59,15 @@ def run_validation(config: Config, vconf: ValidationConf, *, progress: bool = Fa
 
     Raises :class:`ConfigError` (before running) if the run is too short for the patterns.
     """
+    try:
+        start = parse_month(config.scenario.start)
+    except ValueError as exc:
+        raise ConfigError("scenario.start", str(exc)) from None
+    need = required_months(start, vconf.patterns)
+    if config.months < need:
+        raise ConfigError("months", f"the patterns need at least {need} months (to the last "
+                          f"pattern date); got {config.months}")
     spec = compile_spec(config)
-    need = required_months(spec, vconf.patterns)
-    if spec.months < need:
-        raise ConfigError("months", f"the patterns need at least {need} months; got {spec.months}")
     t0 = time.perf_counter()
     traj = run_ensemble(spec, config.replicates, config.seed, progress=progress)
     results = evaluate_all(traj, vconf.patterns)
@@ -78,7 +84,8 @@ def validation_frame(results: Sequence[PatternResult]):
 
 def format_table(results: Sequence[PatternResult]) -> str:
     """A fixed-width text table: pattern, split, date, target, mean [90 % band], result."""
-    head = f"{'pattern':<28} {'split':<7} {'date':<7} {'target':<44} {'model mean [90% band]':<30} {'stat':>6}  result"
+    head = (f"{'pattern':<28} {'split':<7} {'date':<7} {'target':<44} "
+            f"{'model mean [90% band]':<30} {'stat':>6}  result")
     lines = [head, "-" * len(head)]
     for p in results:
         band = f"{p.mean:.3f} [{p.p05:.3f}, {p.p95:.3f}]"
@@ -189,7 +196,8 @@ class SplitArgs:
 
 
 def split_args(argv: Sequence[str]) -> SplitArgs:
-    """Separate ``validation=…``, ``validation.k=v``, ``--out DIR``/``out=DIR`` from Hydra's words."""
+    """Separate ``validation=…``, ``validation.k=v`` and ``--out DIR``/``out=DIR`` from the
+    words meant for Hydra."""
     hydra_args: list[str] = []
     name, vover, out = "default", [], None
     words = list(argv)
@@ -250,9 +258,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         try:
             config = to_config(cfg)
             v = run_validation(config, vconf, progress=bool(config.progress))
-        except ConfigError:
+        except ConfigError as exc:
+            # exit here (SystemExit passes through Hydra's job runner, which would otherwise
+            # print its own "Error executing job" line before ours)
             discard_output_dir(out_dir)
-            raise
+            bad_input(exc, PROG)
         meta = {
             "validation": OmegaConf.to_container(OmegaConf.structured(vconf)),
             "config": OmegaConf.to_container(cfg, resolve=True),

@@ -1,0 +1,465 @@
+"""Calibration: fit the "assumption" parameters to the 2022–2023 patterns with scipy.optimize.
+
+Objective (documented in ``docs/validation.md``)::
+
+    J(θ) = Σ_p e_p(θ)²  +  λ Σ_i ((θ_i − θ_i⁰) / (hi_i − lo_i))²
+
+``e_p`` is pattern ``p``'s normalised error (:func:`alignsim.patterns.evaluate`: signed distance
+to the target in tolerances for ``approx``, shortfall in tolerances for one-sided and
+most-replicates checks, 0 when met), over the patterns of split ``fit`` only; the 2024–2025
+(``holdout``) patterns are then out-of-sample predictions. The second term is a weak pull toward
+the lead's first guesses ``θ⁰``: several checks are one-sided, so a region of parameters meets
+them equally well, and without the pull the optimiser would pick an arbitrary point of it.
+
+Common random numbers: every candidate runs the same replicates with the same seed and key, so
+differences between candidates come from the parameters, not from sampling noise — the search
+sees a deterministic function. Candidates are applied by setting the dotted key in a copy of the
+typed config and recompiling (~6 ms, exact for any key, and range-checked by the compiler), then
+the spec is cut to the months the fit patterns need (the first months of a run do not depend on
+its length: events and uniforms are laid out month by month).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignsim import __version__
+from alignsim.ensemble import run_ensemble
+from alignsim.patterns import (
+    CalibrationConf,
+    PatternConf,
+    PatternResult,
+    evaluate_all,
+    required_months,
+)
+from alignsim.schema import Config
+from alignsim.spec import ConfigError, Spec, compile_spec
+
+PROG = "alignsim-calibrate"
+METHODS = ("differential_evolution", "nelder_mead")
+
+
+# ---------------------------------------------------------------------------- parameters
+def get_config_value(cfg: Any, key: str) -> Any:
+    """Read a dotted key (``payoffs.alignment.inertia``) from the typed config tree."""
+    node = cfg
+    for part in key.split("."):
+        node = _child(node, part, key)
+    return node
+
+
+def set_config_value(cfg: Config, key: str, value: float) -> Config:
+    """A deep copy of ``cfg`` with the dotted ``key`` set to ``value`` (must exist, be numeric)."""
+    out = copy.deepcopy(cfg)
+    parts = key.split(".")
+    parent = out
+    for part in parts[:-1]:
+        parent = _child(parent, part, key)
+    last = parts[-1]
+    old = _child(parent, last, key)
+    if isinstance(old, bool) or not isinstance(old, int | float):
+        raise ConfigError(key, f"is not a number (found {type(old).__name__}); cannot be fitted")
+    if isinstance(parent, dict):
+        parent[last] = float(value)
+    else:
+        setattr(parent, last, float(value))
+    return out
+
+
+def _child(node: Any, part: str, key: str) -> Any:
+    if isinstance(node, Mapping):
+        if part not in node:
+            raise ConfigError(key, f"no {part!r} here; allowed: {', '.join(map(str, node))}")
+        return node[part]
+    if dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
+        return getattr(node, part)
+    names = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
+    raise ConfigError(key, f"no {part!r} here; allowed: {', '.join(names) or 'nothing'}")
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A fitted parameter: its dotted config key, bounds and default (first guess)."""
+
+    key: str
+    lo: float
+    hi: float
+    default: float
+
+    def to_unit(self, x: float) -> float:
+        return (x - self.lo) / (self.hi - self.lo)
+
+    def from_unit(self, u: float) -> float:
+        return self.lo + float(np.clip(u, 0.0, 1.0)) * (self.hi - self.lo)
+
+
+def free_parameters(cfg: Config, bounds: Mapping[str, Any]) -> list[FreeParameter]:
+    """The free parameters of ``bounds`` (``{key: {lo, hi}}``) with defaults read from ``cfg``."""
+    out = []
+    for key, b in bounds.items():
+        lo, hi = float(b.lo), float(b.hi)
+        ck = f"validation.calibration.parameters.{key}"
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ConfigError(ck, f"needs lo < hi, got lo={lo}, hi={hi}")
+        default = get_config_value(cfg, key)
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            raise ConfigError(ck, "is not a numeric config value")
+        for v in (lo, hi):  # the compiler's own range checks, at both bounds
+            compile_spec(set_config_value(cfg, key, v))
+        out.append(FreeParameter(key, lo, hi, float(default)))
+    if not out:
+        raise ConfigError("validation.calibration.parameters", "at least one parameter is required")
+    return out
+
+
+def truncate_spec(spec: Spec, months: int) -> Spec:
+    """The same spec run for its first ``months`` only (cheaper candidates)."""
+    months = int(min(max(months, 1), spec.months))
+    return dataclasses.replace(
+        spec,
+        months=months,
+        event_effects=spec.event_effects[:months],
+        forced=spec.forced[:months],
+        event_names=spec.event_names[:months],
+    )
+
+
+# ----------------------------------------------------------------------------- objective
+@dataclass
+class Evaluation:
+    x: np.ndarray
+    value: float
+    errors: np.ndarray
+    seconds: float
+
+
+@dataclass
+class Objective:
+    """``J(θ)`` over the ensemble driver with common random numbers (see module docstring)."""
+
+    base: Config
+    patterns: Mapping[str, PatternConf]
+    params: Sequence[FreeParameter]
+    replicates: int
+    seed: int
+    regularisation: float
+    months: int = 0
+    history: list[Evaluation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.patterns:
+            raise ConfigError("validation.patterns", "no pattern to fit (split: fit)")
+        spec = compile_spec(self.base)
+        need = required_months(spec, self.patterns)
+        if spec.months < need:
+            raise ConfigError("months", f"the patterns need at least {need} months")
+        self.months = need
+
+    def config_at(self, x: Sequence[float]) -> Config:
+        cfg = self.base
+        for p, v in zip(self.params, x, strict=True):
+            cfg = set_config_value(cfg, p.key, v)
+        return cfg
+
+    def results(self, x: Sequence[float]) -> list[PatternResult]:
+        spec = truncate_spec(compile_spec(self.config_at(x)), self.months)
+        traj = run_ensemble(spec, self.replicates, self.seed)
+        return evaluate_all(traj, self.patterns)
+
+    def penalty(self, x: Sequence[float]) -> float:
+        d = [(v - p.default) / (p.hi - p.lo) for p, v in zip(self.params, x, strict=True)]
+        return float(self.regularisation * np.sum(np.square(d)))
+
+    def __call__(self, x: Sequence[float]) -> float:
+        t0 = time.perf_counter()
+        errors = np.array([p.error for p in self.results(x)])
+        value = float(np.sum(errors**2)) + self.penalty(x)
+        self.history.append(Evaluation(np.array(x, float), value, errors,
+                                       time.perf_counter() - t0))
+        return value
+
+    def unit(self, u: Sequence[float]) -> float:
+        """``J`` over the unit cube (each parameter scaled to its bounds)."""
+        return self(self.from_unit(u))
+
+    def from_unit(self, u: Sequence[float]) -> list[float]:
+        return [p.from_unit(v) for p, v in zip(self.params, u, strict=True)]
+
+
+@dataclass
+class CalibrationResult:
+    params: list[FreeParameter]
+    x: list[float]
+    value: float
+    default_value: float
+    evaluations: int
+    seconds: float
+    method: str
+    replicates: int
+    seed: int
+    optimiser_seed: int
+    regularisation: float
+    fit_patterns: list[str]
+    message: str
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {p.key: v for p, v in zip(self.params, self.x, strict=True)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alignsim_version": __version__,
+            "method": self.method,
+            "objective": self.value,
+            "objective_at_defaults": self.default_value,
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 2),
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "optimiser_seed": self.optimiser_seed,
+            "regularisation": self.regularisation,
+            "fit_patterns": self.fit_patterns,
+            "parameters": {
+                p.key: {"value": v, "default": p.default, "lo": p.lo, "hi": p.hi}
+                for p, v in zip(self.params, self.x, strict=True)
+            },
+            "message": self.message,
+        }
+
+
+def calibrate(
+    base: Config,
+    patterns: Mapping[str, PatternConf],
+    conf: CalibrationConf,
+    *,
+    start: Sequence[float] | None = None,
+    progress: bool = False,
+) -> CalibrationResult:
+    """Fit ``conf.parameters`` to the ``fit`` patterns of ``patterns``; see the module docstring.
+
+    ``start`` (values of the parameters) replaces the config's defaults as the starting point
+    (the twin experiment starts away from the truth); the regularisation still pulls toward the
+    config's defaults.
+    """
+    from scipy.optimize import differential_evolution, minimize
+
+    if conf.method not in METHODS:
+        raise ConfigError("validation.calibration.method",
+                          f"unknown method {conf.method!r}; allowed: {', '.join(METHODS)}")
+    for name, lo in (("replicates", 1), ("maxiter", 1), ("popsize", 1)):
+        if getattr(conf, name) < lo:
+            raise ConfigError(f"validation.calibration.{name}", f"must be >= {lo}")
+    if conf.regularisation < 0:
+        raise ConfigError("validation.calibration.regularisation", "must be >= 0")
+    fit = {n: c for n, c in patterns.items() if c.split == "fit"}
+    params = free_parameters(base, conf.parameters)
+    obj = Objective(base, fit, params, conf.replicates, conf.seed, conf.regularisation)
+    x0 = [p.default for p in params] if start is None else [float(v) for v in start]
+    u0 = np.clip([p.to_unit(v) for p, v in zip(params, x0, strict=True)], 0.0, 1.0)
+    t0 = time.perf_counter()
+    default_value = obj([p.default for p in params])
+    bar = _progress(progress, conf)
+
+    def f(u: np.ndarray) -> float:
+        v = obj.unit(u)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(best=f"{min(e.value for e in obj.history):.4g}")
+        return v
+
+    if conf.method == "differential_evolution":
+        res = differential_evolution(
+            f, [(0.0, 1.0)] * len(params), x0=u0, seed=conf.optimiser_seed,
+            maxiter=conf.maxiter, popsize=conf.popsize, polish=False, tol=0.0,
+            init="latinhypercube", updating="immediate",
+        )
+    else:
+        res = minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+                       options={"maxiter": 40 * conf.maxiter, "xatol": 1e-3, "fatol": 1e-6,
+                                "initial_simplex": _simplex(u0)})
+    if conf.method == "differential_evolution" and conf.polish > 0:
+        # DE leaves the directions the patterns do not inform where its population happened to
+        # be; a short bounded Nelder–Mead from the best point lets the (smooth) pull toward the
+        # defaults settle them.
+        best_u = [p.to_unit(v) for p, v in zip(params, min(obj.history, key=lambda e: e.value).x,
+                                                  strict=True)]
+        minimize(f, best_u, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+                 options={"maxfev": conf.polish, "xatol": 1e-3, "fatol": 1e-6,
+                          "initial_simplex": _simplex(np.array(best_u), 0.05)})
+    if bar is not None:
+        bar.close()
+    best = min(obj.history, key=lambda e: e.value)
+    return CalibrationResult(
+        params=params, x=[float(v) for v in best.x], value=best.value,
+        default_value=default_value, evaluations=len(obj.history),
+        seconds=time.perf_counter() - t0,
+        method=conf.method + (f" + nelder_mead polish ({conf.polish} runs)"
+                              if conf.method == "differential_evolution" and conf.polish else ""),
+        replicates=conf.replicates,
+        seed=conf.seed, optimiser_seed=conf.optimiser_seed, regularisation=conf.regularisation,
+        fit_patterns=sorted(fit), message=str(getattr(res, "message", "")),
+    )
+
+
+def _simplex(u0: np.ndarray, step: float = 0.15) -> np.ndarray:
+    """A Nelder–Mead start simplex with steps of ``step`` of each bound range, kept in the box."""
+    n = len(u0)
+    pts = [np.array(u0, float)]
+    for i in range(n):
+        p = np.array(u0, float)
+        p[i] = p[i] + step if p[i] + step <= 1.0 else p[i] - step
+        pts.append(p)
+    return np.array(pts).reshape(n + 1, n)
+
+
+def _progress(on: bool, conf: CalibrationConf):
+    if not on:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(desc="calibration", unit="candidate", leave=False, file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------ output
+PAYOFFS_HEADER = """\
+# @package _global_
+# Calibrated payoffs: the lead's default payoffs with the parameters fitted by
+# `alignsim-calibrate` to the 2022–2023 patterns of conf/validation/{vname}.yaml
+# (docs/validation.md). Use as `payoffs=calibrated`.
+#
+# Why `@package _global_`: a payoffs group file normally fills `payoffs:` only; this one also
+# carries the fitted parameters that live outside `payoffs` (listed under "non-payoff keys"
+# below), so selecting `payoffs=calibrated` applies the whole fitted set. They are merged after
+# the world/actions groups (payoffs comes later in config.yaml's defaults), and a command-line
+# override still wins.
+#
+# Provenance
+#   written:           {date}
+#   alignsim version:  {version}
+#   method:            scipy.optimize {method} ({evaluations} candidate runs, {seconds:.0f} s)
+#   objective J:       {value:.6g}  (at the defaults: {default_value:.6g}); J = sum of squared
+#                      normalised errors of the fit patterns + {reg:g} x squared moves from the
+#                      defaults in fractions of the bounds
+#   fit patterns:      {fit}
+#   replicates:        {replicates} per candidate, model seed {seed}, common random numbers
+#   optimiser seed:    {oseed}
+#   command:           {command}
+# Fitted values (default -> fitted, [bounds]):
+{lines}
+# Non-payoff keys: {nonpayoff}
+"""
+
+
+def calibrated_yaml(base: Config, result: CalibrationResult, vname: str,
+                    command: Sequence[str] = ()) -> str:
+    """The ``conf/payoffs/calibrated.yaml`` text: provenance comments, the full payoffs group
+    with fitted values, and fitted non-payoff keys at their global paths."""
+    from omegaconf import OmegaConf
+
+    cfg = base
+    for p, v in zip(result.params, result.x, strict=True):
+        cfg = set_config_value(cfg, p.key, v)
+    payoffs = OmegaConf.to_container(OmegaConf.structured(cfg.payoffs))
+    payoffs["name"] = "calibrated"
+    doc: dict[str, Any] = {"payoffs": payoffs}
+    nonpayoff = []
+    for p, v in zip(result.params, result.x, strict=True):
+        if p.key.startswith("payoffs."):
+            continue
+        nonpayoff.append(p.key)
+        node = doc
+        parts = p.key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = float(v)
+    lines = "\n".join(f"#   {p.key}: {p.default:g} -> {v:.6g}  [{p.lo:g}, {p.hi:g}]"
+                      for p, v in zip(result.params, result.x, strict=True))
+    head = PAYOFFS_HEADER.format(
+        vname=vname, date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
+        method=result.method, evaluations=result.evaluations, seconds=result.seconds,
+        value=result.value, default_value=result.default_value, reg=result.regularisation,
+        fit=", ".join(result.fit_patterns), replicates=result.replicates, seed=result.seed,
+        oseed=result.optimiser_seed, command=" ".join(command) or "(library call)", lines=lines,
+        nonpayoff=", ".join(nonpayoff) or "none",
+    )
+    return head + OmegaConf.to_yaml(OmegaConf.create(doc))
+
+
+# --------------------------------------------------------------------------------- CLI
+def main(argv: Sequence[str] | None = None) -> None:
+    """``alignsim-calibrate [model overrides] [validation=NAME] [validation.k=v] [--out DIR]
+    [--write PATH]``: fit, print the fitted values and the fit/holdout table, write
+    ``calibration.json`` + ``calibrated.yaml`` to the output dir (and to ``--write PATH``)."""
+    from omegaconf import OmegaConf
+
+    from alignsim.errors import bad_input
+    from alignsim.hydra_store import compose_dictconfig, to_config
+    from alignsim.patterns import load_validation
+    from alignsim.results import atomic_write, write_json
+    from alignsim.validate import format_table, run_validation, split_args
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    write_to = None
+    if "--write" in words:
+        i = words.index("--write")
+        if i + 1 >= len(words):
+            bad_input(ConfigError("--write", "needs a file path"), PROG)
+        write_to = Path(words[i + 1])
+        words = words[:i] + words[i + 2:]
+    try:
+        args = split_args(words)
+        vconf = load_validation(args.validation_name, args.validation_overrides)
+        overrides = list(args.hydra)
+        if not any(w.lstrip("+").startswith("months=") for w in overrides):
+            overrides.insert(0, f"months={vconf.months}")
+        dcfg = compose_dictconfig(overrides)
+        base = to_config(dcfg)
+        result = calibrate(base, vconf.patterns, vconf.calibration, progress=bool(base.progress))
+    except Exception as exc:  # composition / config errors: one line, exit 2
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        if isinstance(exc, ConfigError | HydraException | OmegaConfBaseException):
+            bad_input(exc, PROG)
+        raise
+    stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
+    out_dir = Path(args.out or f"outputs/calibrate/{stamp}")
+    text = calibrated_yaml(base, result, vconf.name, [PROG, *words] +
+                           (["--write", str(write_to)] if write_to else []))
+    atomic_write(out_dir / "calibrated.yaml", lambda p: p.write_text(text))
+    if write_to is not None:
+        atomic_write(write_to, lambda p: p.write_text(text))
+    fitted = base
+    for p, v in zip(result.params, result.x, strict=True):
+        fitted = set_config_value(fitted, p.key, v)
+    before = run_validation(base, vconf)
+    after = run_validation(fitted, vconf)
+    doc = {**result.to_dict(), "command": [PROG, *words],
+           "validation_default": [p.row() for p in before.results],
+           "validation_calibrated": [p.row() for p in after.results],
+           "config": OmegaConf.to_container(dcfg, resolve=True)}
+    write_json(doc, out_dir / "calibration.json")
+    print(f"calibration: {result.method}, {result.evaluations} candidates, "
+          f"{result.seconds:.1f} s, J {result.default_value:.4g} -> {result.value:.4g}")
+    for p, v in zip(result.params, result.x, strict=True):
+        print(f"  {p.key:<64} {p.default:>9.4g} -> {v:.4g}")
+    print("\nvalidation at the defaults:")
+    print(format_table(before.results))
+    print("\nvalidation calibrated:")
+    print(format_table(after.results))
+    print(f"\nwrote {out_dir / 'calibrated.yaml'}, {out_dir / 'calibration.json'}"
+          + (f", {write_to}" if write_to else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Patterns: each check can fail (on a config built to break it), the metrics read the right
+dates, bad pattern configs are refused with one line, and ``alignsim-validate`` works end to end."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignsim.calibrate import set_config_value
+from alignsim.ensemble import run_ensemble
+from alignsim.hydra_store import compose_config
+from alignsim.patterns import (
+    PatternConf,
+    evaluate,
+    evaluate_all,
+    load_validation,
+    required_months,
+)
+from alignsim.schema import Config, RelationDelta
+from alignsim.spec import ConfigError, compile_spec
+
+R = 16
+VCONF = load_validation("default")
+
+
+@functools.cache
+def base() -> Config:
+    return compose_config(["months=48", f"replicates={R}", "progress=false"])
+
+
+def _set(*pairs: tuple[str, float]) -> Config:
+    cfg = base()
+    for k, v in pairs:
+        cfg = set_config_value(cfg, k, v)
+    return cfg
+
+
+def _events(edit) -> Config:
+    cfg = copy.deepcopy(base())
+    for ev in cfg.scenario.events:
+        edit(ev)
+    return cfg
+
+
+def _no_shootdown(ev) -> None:
+    if ev.name == "Airliner shoot-down":
+        ev.effects.relations = []
+
+
+def _jump_after_shootdown(ev) -> None:
+    # Kazakhstan takes Baku's side outright in Jan 2025 instead of staying neutral
+    if ev.name == "Black boxes to Brazil":
+        ev.effects.relations = [RelationDelta("kazakhstan", "russia", -1.5),
+                                RelationDelta("kazakhstan", "azerbaijan", 1.0)]
+
+
+BREAKERS = {
+    "weak_halt": lambda: _set(("actions.pipeline_halt.effects.halt.cpc.severity", 0.3)),
+    "frozen_alignment": lambda: _set(("payoffs.alignment.inertia", 0.02)),
+    "russophile": lambda: _set(("world.spheres.russian.affinity", 1.0),
+                               ("world.spheres.turkic.affinity", 0.0)),
+    "compliant": lambda: _set(("payoffs.alignment.compliance", 10.0)),
+    "punitive_russia": lambda: _set(("payoffs.actors.russia.punish", 0.5)),
+    "slow_threat_learning": lambda: _set(("world.dynamics.threat_learning", 0.1)),
+    "fast_corridor": lambda: _set(
+        ("actions.route_diversification.effects.capacity.middle_corridor", 0.004)),
+    "no_shootdown": lambda: _events(_no_shootdown),
+    "jump_after_shootdown": lambda: _events(_jump_after_shootdown),
+}
+
+# every pattern of conf/validation/default.yaml, with a config that must make it fail
+BROKEN_BY = {
+    "cpc_halt_revenue_2022_07": "weak_halt",
+    "axis_toward_turkic_2022": "frozen_alignment",
+    "axis_toward_turkic_2024": "russophile",
+    "russia_first_2023": "compliant",
+    "russia_first_2024": "punitive_russia",
+    "russia_first_2025": "punitive_russia",
+    "no_repeat_halt_2022_2023": "punitive_russia",
+    "no_repeat_halt_2024": "punitive_russia",
+    "no_rupture_with_russia_2023": "slow_threat_learning",
+    "no_rupture_with_russia_2025": "slow_threat_learning",
+    "mc_tonnes_2023": "fast_corridor",
+    "mc_tonnes_2024": "fast_corridor",
+    "cpc_still_dominant_2024": "fast_corridor",
+    "shootdown_rift_ru_az": "no_shootdown",
+    "neutrality_after_shootdown": "jump_after_shootdown",
+}
+
+
+@functools.cache
+def results_of(breaker: str | None) -> dict:
+    cfg = base() if breaker is None else BREAKERS[breaker]()
+    traj = run_ensemble(compile_spec(cfg), R, cfg.seed)
+    return {p.name: p for p in evaluate_all(traj, VCONF.patterns)}
+
+
+def test_every_pattern_has_a_breaker():
+    assert set(BROKEN_BY) == set(VCONF.patterns)
+
+
+@pytest.mark.parametrize("pattern", sorted(BROKEN_BY))
+def test_pattern_fails_on_a_config_built_to_break_it(pattern):
+    broken = results_of(BROKEN_BY[pattern])[pattern]
+    assert not broken.passed, f"{pattern} still passes under {BROKEN_BY[pattern]}"
+    assert abs(broken.error) > 0  # signed for approx checks
+
+
+@pytest.mark.parametrize("pattern", sorted(BROKEN_BY))
+def test_pattern_passes_somewhere(pattern):
+    """A check that never passes tests nothing: each passes at the defaults, or (the BTC
+    tonnages, which the defaults overshoot) when Kazakhstan's own capacity effort is removed."""
+    ok = results_of(None)[pattern]
+    if not ok.passed:
+        cfg = _set(("actions.route_diversification.effects.capacity.middle_corridor", 0.0))
+        traj = run_ensemble(compile_spec(cfg), R, cfg.seed)
+        ok = evaluate(traj, pattern, VCONF.patterns[pattern])
+    assert ok.passed, pattern
+
+
+# ------------------------------------------------------------------------- metrics, dates
+@functools.cache
+def default_traj():
+    return run_ensemble(compile_spec(base()), R, base().seed)
+
+
+def test_tonnes_are_start_of_month_shares_times_exports():
+    traj = default_traj()
+    conf = PatternConf(metric="route_tonnes", args={"route": "middle_corridor", "year": 2023},
+                       check="approx", target=1.0, tolerance=1.0)
+    got = evaluate(traj, "t", conf).values
+    k = traj.spec.routes.index("middle_corridor")
+    # Jan 2023 is month index 12; its start-of-month state is index 12
+    want = traj.share[12:24, :, k].sum(axis=0) * traj.spec.oil_exports_mt_per_year / 12
+    np.testing.assert_allclose(got, want)
+
+
+def test_revenue_lost_reads_the_state_after_the_month():
+    traj = default_traj()
+    conf = PatternConf(metric="revenue_lost", args={"month": "2022-07"}, check="approx",
+                       target=0.8, tolerance=0.05)
+    np.testing.assert_allclose(evaluate(traj, "x", conf).values, traj.pain[7])
+
+
+def test_share_check_statistic_is_the_fraction_of_replicates():
+    traj = default_traj()
+    conf = PatternConf(metric="axis_change", args={"from": "2022-01", "to": "2024-12"},
+                       check="share_above", target=0.0, min_fraction=0.6, tolerance=0.1)
+    p = evaluate(traj, "x", conf)
+    assert p.statistic == pytest.approx(np.mean(traj.axis[36] - traj.axis[0] > 0))
+    assert p.passed == (p.statistic >= 0.6)
+
+
+def test_required_months_reaches_the_last_pattern():
+    spec = compile_spec(base())
+    assert required_months(spec, VCONF.patterns) == 48  # end of Dec 2025
+
+
+def test_run_too_short_is_refused():
+    traj = default_traj()
+    conf = PatternConf(metric="relation", args={"a": "kazakhstan", "b": "russia",
+                                                 "at": "2026-06"}, check="share_above")
+    with pytest.raises(ConfigError) as e:
+        evaluate(traj, "late", conf)
+    assert e.value.key == "months"
+
+
+@pytest.mark.parametrize(
+    ("conf", "key"),
+    [
+        (PatternConf(metric="nope"), "validation.patterns.x.metric"),
+        (PatternConf(metric="axis_change", check="roughly"), "validation.patterns.x.check"),
+        (PatternConf(metric="axis_change", split="train"), "validation.patterns.x.split"),
+        (PatternConf(metric="axis_change", args={"from": "2022-01", "to": "2022-13"}),
+         "validation.patterns.x.args.to"),
+        (PatternConf(metric="axis_change", args={"from": "2022-01"}),
+         "validation.patterns.x.args.to"),
+        (PatternConf(metric="route_share", args={"route": "suez", "at": "2023-01"}),
+         "validation.patterns.x.args.route"),
+        (PatternConf(metric="relation", args={"a": "kazakhstan", "b": "russia", "at": "2023-01",
+                                              "when": 1}), "validation.patterns.x.args.when"),
+        (PatternConf(metric="axis_change", tolerance=0.0), "validation.patterns.x.tolerance"),
+    ],
+)
+def test_bad_pattern_config_names_its_key(conf, key):
+    with pytest.raises(ConfigError) as e:
+        evaluate(default_traj(), "x", conf)
+    assert e.value.key == key
+
+
+def test_validation_overrides_and_type_errors():
+    v = load_validation("default", ["patterns.mc_tonnes_2023.tolerance=0.3", "months=50"])
+    assert v.patterns["mc_tonnes_2023"].tolerance == 0.3 and v.months == 50
+    with pytest.raises(ConfigError) as e:
+        load_validation("default", ["patterns.mc_tonnes_2023.tolerance=wide"])
+    assert e.value.key.startswith("validation.")
+    with pytest.raises(ConfigError):
+        load_validation("nonexistent")
+
+
+# ---------------------------------------------------------------------------------- CLI
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("alignsim-validate")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.slow
+def test_validate_cli_end_to_end(tmp_path):
+    out = tmp_path / "val"
+    res = _cli("replicates=8", "progress=false", "--out", str(out), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    for pattern in VCONF.patterns:
+        assert pattern in res.stdout
+    assert (out / "validation.png").stat().st_size > 10_000
+    table = (out / "validation.csv").read_text().splitlines()
+    assert table[0].startswith("pattern,split,date") and len(table) == 1 + len(VCONF.patterns)
+    doc = json.loads((out / "validation.json").read_text())
+    assert doc["replicates"] == 8 and doc["total"] == len(VCONF.patterns)
+    assert {r["pattern"] for r in doc["patterns"]} == set(VCONF.patterns)
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (("validation.patterns.mc_tonnes_2023.metric=nope",),
+         "validation.patterns.mc_tonnes_2023.metric"),
+        (("replicates=many",), "replicates"),
+        (("months=20",), "months"),
+        (("validation=nothing",), "validation"),
+    ],
+)
+def test_validate_cli_bad_input_is_one_line_exit_2(tmp_path, args, key):
+    out = tmp_path / "val"
+    res = _cli(*args, "progress=false", "--out", str(out), cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("alignsim-validate: error: "), res.stderr
+    assert key in lines[0]
+    assert not out.exists() or not any(p.name.startswith("validation") for p in out.iterdir())
