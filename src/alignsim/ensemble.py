@@ -97,6 +97,14 @@ class Recorder:
         if self.expected is not None:
             self.expected[t] = q
 
+    def absorb(self, other: Recorder, rows: slice) -> None:
+        """Copy a chunk's records into replicate ``rows`` of this recorder."""
+        for name in ("alignment", "share", "capacity", "threat", "investment", "relations",
+                     "pain", "actions", "payoffs"):
+            getattr(self, name)[:, rows] = getattr(other, name)
+        if self.expected is not None:
+            self.expected[:, rows] = other.expected
+
     def trajectory(self, replicate_ids: np.ndarray) -> Trajectory:
         return Trajectory(
             spec=self.spec,
@@ -127,6 +135,9 @@ def month_step(
     return nxt, remember(memory, actions, realised, q, spec), actions, realised, q
 
 
+CHUNK = 256  # replicates stepped together: keeps the candidate batch (~18 rows each) in cache
+
+
 def run_ensemble(
     spec: Spec,
     replicates: int,
@@ -136,21 +147,40 @@ def run_ensemble(
     first_replicate: int = 0,
     keep_expected: bool = False,
     progress: bool = False,
+    chunk: int = CHUNK,
 ) -> Trajectory:
-    """Run replicates ``first_replicate .. first_replicate + replicates - 1`` together."""
+    """Run replicates ``first_replicate .. first_replicate + replicates - 1`` together.
+
+    Replicates are independent, so they are stepped in chunks of ``chunk``: arrays of a few MB fit
+    the CPU cache better than one huge batch (measured ~25 % faster at R = 1000). The result does
+    not depend on ``chunk``.
+    """
     ids = np.arange(first_replicate, first_replicate + replicates)
-    uniforms = replicate_uniforms(seed, ids.tolist(), spec.months, spec.n_actors, key)
-    state = initial_state(spec, replicates)
-    memory = Memory.initial(spec, replicates)
     rec = Recorder(spec, replicates, keep_expected)
-    rec.state(0, state)
-    months = range(spec.months)
+    starts = range(0, replicates, max(int(chunk), 1))
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        months = tqdm(months, desc=f"{replicates} replicates", unit="month", leave=False)
-    for t in months:
-        state, memory, actions, realised, q = month_step(state, memory, spec, t, uniforms[:, t])
-        rec.state(t + 1, state)
-        rec.move(t, actions, realised, q)
+        bar = tqdm(total=spec.months * len(starts), desc=f"{replicates} replicates",
+                   unit="month", leave=False)
+    for lo in starts:
+        hi = min(lo + chunk, replicates)
+        part = ids[lo:hi]
+        uniforms = replicate_uniforms(seed, part.tolist(), spec.months, spec.n_actors, key)
+        state = initial_state(spec, len(part))
+        memory = Memory.initial(spec, len(part))
+        sub = Recorder(spec, len(part), keep_expected)
+        sub.state(0, state)
+        for t in range(spec.months):
+            state, memory, actions, realised, q = month_step(
+                state, memory, spec, t, uniforms[:, t]
+            )
+            sub.state(t + 1, state)
+            sub.move(t, actions, realised, q)
+            if bar is not None:
+                bar.update(1)
+        rec.absorb(sub, slice(lo, hi))
+    if bar is not None:
+        bar.close()
     return rec.trajectory(ids)
