@@ -171,7 +171,7 @@ def test_halt_raises_threat_and_hurts_relations(halt_world) -> None:
     "bug: with the default payoffs (alignment.compliance 1.2 since 4cb7ce2) the halt month pulls "
     "AWAY from the Russian sphere: compliance 1.2 x 0.784 unexpected loss < exposure 2 x 0.43 "
     "+ relations 0.2; the model's causal story (compliance first, then backfire) needs "
-    "compliance > ~1.36"))
+    "compliance > 1.35 (measured: the pull is 0 at 1.35)"))
 def test_halt_compliance_in_the_month_it_bites(halt_world) -> None:
     """Compliance: in the month the halt bites, alignment moves toward the Russian sphere
     relative to the same month without the halt (000, 001)."""
