@@ -357,7 +357,34 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
     return {"status": record["status"], "point_key": key}
 
 
+def run_grid(experiment: str, grid: dict[str, list], directory: Path | str,
+             overrides: list[str] | tuple[str, ...] = ()) -> Path:
+    """Run a preset's points in this process, one job folder each, as ``alignsim -m`` would.
+
+    For notebooks and tests: ``grid`` maps override keys to lists of values (their cartesian
+    product is swept, the first key varying slowest, as in Hydra's basic sweeper); ``overrides``
+    are fixed ones (``"experiment.replicates=20"``). The point keys come from the override text
+    ``key=value`` exactly as on the command line, so a point gives the same replicates here and
+    in a CLI sweep written the same way. Read the folder with :func:`alignsim.report.load_sweep`.
+    """
+    import itertools
+
+    from alignsim.hydra_store import compose_dictconfig, to_config
+
+    directory = Path(directory)
+    fixed = [f"+experiment={experiment}", *overrides]
+    base = compose_dictconfig(fixed)
+    keys = list(grid)
+    for num, values in enumerate(itertools.product(*(grid[k] for k in keys))):
+        point = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
+        cfg = copy.deepcopy(base)
+        for k, v in zip(keys, values, strict=True):
+            OmegaConf.update(cfg, k, v, merge=False)
+        run_point(to_config(cfg), cfg, directory / str(num), overrides=[*point, *fixed])
+    return directory
+
+
 __all__ = [
     "Experiment", "apply_experiment", "config_hash", "outcome_frame", "point_key",
-    "point_overrides", "point_params", "run_point", "trajectory_frame",
+    "point_overrides", "point_params", "run_grid", "run_point", "trajectory_frame",
 ]

@@ -1,0 +1,126 @@
+"""Wall time of a 10,000-run experiment sweep against one Hydra job per run.
+
+Runs, as a user would, ``alignsim -m +experiment=pipeline_leverage`` over a grid of 200 points
+(5 CPC shares x 8 halt severities x 5 appetites for coercion) with 50 replicates each, every
+point one Hydra job that steps its 50 replicates together (48 months, Jan 2022 .. Dec 2025, the
+presets' horizon). The results table and figures the callback writes are part of the time.
+
+The naive way — one Hydra job per point *and replicate*, 10,000 jobs — is measured on a sample
+(one point, ``--naive-sample`` and twice as many single-replicate jobs) and extrapolated
+linearly from the per-job slope; running it whole would take hours here.
+
+``--points N`` runs only the first N points of the grid and scales the sweep's time to 200
+points linearly (flagged in the output as ``sweep_extrapolated``). The last line printed is
+one JSON object with ``sweep_s``, ``naive_s`` and ``speedup``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ALIGNSIM = Path(sys.executable).parent / "alignsim"
+CPC = [0.5, 0.6, 0.7, 0.8, 0.9]  # fraction of oil exports
+SEVERITY = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0]  # fraction of CPC flow
+PUNISH = [0.0, 0.025, 0.05, 0.075, 0.1]  # utility units
+KEYS = ("experiment.cpc_share", "actions.pipeline_halt.effects.halt.cpc.severity",
+        "payoffs.actors.russia.punish")
+
+
+def grid_overrides(points: int) -> list[str]:
+    """Sweep overrides covering the first ``points`` points of the 200-point grid."""
+    full = list(itertools.product(CPC, SEVERITY, PUNISH))
+    if points >= len(full):
+        return [f"{k}={','.join(map(str, v))}" for k, v in zip(KEYS, (CPC, SEVERITY, PUNISH),
+                                                                strict=True)]
+    # a sub-grid: as many whole CPC slices as fit, then severities, keeping a product shape
+    n_pun = min(len(PUNISH), points)
+    n_sev = min(len(SEVERITY), max(points // n_pun, 1))
+    n_cpc = max(points // (n_pun * n_sev), 1)
+    return [f"{KEYS[0]}={','.join(map(str, CPC[:n_cpc]))}",
+            f"{KEYS[1]}={','.join(map(str, SEVERITY[:n_sev]))}",
+            f"{KEYS[2]}={','.join(map(str, PUNISH[:n_pun]))}"]
+
+
+def run(args: list[str]) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["MPLBACKEND"] = "Agg"
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(ALIGNSIM), "-m", *args], env=env, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"benchmark: alignsim failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return wall
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--points", type=int, default=200, help="points to run (200 = whole grid)")
+    p.add_argument("--replicates", type=int, default=50, help="replicates per point")
+    p.add_argument("--launcher", default="joblib", choices=["basic", "joblib", "submitit_local"])
+    p.add_argument("--naive-sample", type=int, default=4,
+                   help="single-replicate jobs in the smaller naive sample (the other has twice)")
+    a = p.parse_args()
+    total_runs = 200 * a.replicates
+    launcher = [f"hydra/launcher={a.launcher}"]
+    with tempfile.TemporaryDirectory(prefix="alignsim-bench-") as tmp:
+        tmp = Path(tmp)
+        sweep_dir = tmp / "sweep"
+        over = grid_overrides(a.points)
+        wall = run(["+experiment=pipeline_leverage", *over, f"experiment.replicates={a.replicates}",
+                    *launcher, f"hydra.sweep.dir={sweep_dir}"])
+        res = pd.read_parquet(sweep_dir / "results.parquet")
+        points = int(res["point_key"].nunique())
+        runs = len(res)
+        elapsed = [json.loads(f.read_text())["elapsed_s"] for f in sweep_dir.glob("*/point.json")]
+        model_s = float(sum(elapsed))
+        print(f"sweep: {points} points x {a.replicates} replicates = {runs} runs in {wall:.1f} s "
+              f"wall ({a.launcher}); the points' own time {model_s:.1f} s "
+              f"({runs / max(model_s, 1e-9):.0f} runs/s inside the jobs)")
+        extrapolated = points < 200
+        sweep_s = wall * 200 / points if extrapolated else wall
+        if extrapolated:
+            print(f"  scaled linearly to 200 points: {sweep_s:.1f} s")
+
+        point = [f"{KEYS[0]}=0.8", f"{KEYS[1]}=1.0", f"{KEYS[2]}=0.05"]
+        walls = {}
+        for k in (a.naive_sample, 2 * a.naive_sample):
+            walls[k] = run(["+experiment=pipeline_leverage", *point, "experiment.replicates=1",
+                            f"experiment.first_replicate={','.join(map(str, range(k)))}",
+                            *launcher, f"hydra.sweep.dir={tmp / f'naive{k}'}"])
+        k1, k2 = a.naive_sample, 2 * a.naive_sample
+        per_job = max((walls[k2] - walls[k1]) / (k2 - k1), 0.0)
+        naive_s = walls[k1] + per_job * (total_runs - k1)
+        print(f"naive: {k1} single-replicate jobs {walls[k1]:.1f} s, {k2} jobs {walls[k2]:.1f} s "
+              f"-> {per_job:.2f} s per extra job; extrapolated to {total_runs} jobs: "
+              f"{naive_s:.0f} s")
+    out = {
+        "sweep_s": round(sweep_s, 2),
+        "naive_s": round(naive_s, 1),
+        "speedup": round(naive_s / sweep_s, 1),
+        "runs": total_runs,
+        "points_run": points,
+        "replicates": a.replicates,
+        "months": 48,
+        "launcher": a.launcher,
+        "sweep_extrapolated": extrapolated,
+        "naive_extrapolated": True,
+        "sweep_model_s": round(model_s, 2),
+        "naive_per_job_s": round(per_job, 3),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Experiment sweeps: point identity and seeds, failures, resume, launchers, the report.
+
+The end-to-end tests run real ``alignsim -m +experiment=...`` multiruns as subprocesses, kept tiny
+(two points, three replicates, 12 months of the event-free baseline): Hydra costs seconds a job on
+this loaded box, the model itself a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from alignsim.hydra_store import compose_dictconfig, to_config
+from alignsim.report import build_report, load_sweep
+from alignsim.spec import ConfigError, compile_spec
+from alignsim.sweep import (
+    Experiment,
+    apply_experiment,
+    point_key,
+    point_overrides,
+    point_params,
+    run_point,
+)
+
+PRESETS = ("pipeline_leverage", "investment_race", "shootdown_shock")
+
+# two good points, and a third that run_point must reject (cpc share above cpc + china_east)
+TINY = [
+    "+experiment=pipeline_leverage",
+    "experiment.replicates=3",
+    "months=12",
+    "scenario=baseline",
+    "experiment.cpc_share=0.6,0.8,0.95",
+    "actions.pipeline_halt.effects.halt.cpc.severity=0.5",
+    "payoffs.actors.russia.punish=0.05",
+]
+
+
+# ------------------------------------------------------------------------ point identity
+def test_point_key_ignores_bookkeeping_and_order():
+    a = ["b=2", "a=1", "+experiment=x", "seed=3", "experiment.replicates=9", "months=12"]
+    b = ["a=1", "b=2", "hydra/launcher=joblib", "experiment.first_replicate=4"]
+    assert point_overrides(a) == ["a=1", "b=2"]
+    assert point_key(a) == point_key(b)
+    assert point_key(["a=1", "b=3"]) != point_key(b)
+    assert 0 <= point_key(a) < 2**63
+
+
+def test_point_params_are_typed_and_labelled():
+    cfg = compose_dictconfig(["+experiment=pipeline_leverage", "experiment.cpc_share=0.7",
+                              "payoffs.actors.russia.punish=0"])
+    params = point_params(["experiment.cpc_share=0.7", "payoffs.actors.russia.punish=0",
+                           "+experiment=pipeline_leverage", "seed=5"], cfg,
+                          {"experiment.cpc_share": "cpc_share"})
+    assert params == {"cpc_share": 0.7, "payoffs.actors.russia.punish": 0.0}
+
+
+# --------------------------------------------------------------------- experiment knobs
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_compose_and_compile(name):
+    config = to_config(compose_dictconfig([f"+experiment={name}"]))
+    exp = Experiment.from_config(config.experiment)
+    assert exp.name == name and exp.replicates >= 1 and exp.question
+    assert config.months == 48  # Jan 2022 .. Dec 2025
+    compile_spec(apply_experiment(config, exp))
+
+
+def test_cpc_share_keeps_route_shares_summing_to_one():
+    config = to_config(compose_dictconfig(["+experiment=pipeline_leverage",
+                                           "experiment.cpc_share=0.55"]))
+    out = apply_experiment(config, Experiment.from_config(config.experiment))
+    routes = out.world.routes
+    assert routes["cpc"].share == pytest.approx(0.55)
+    assert sum(r.share for r in routes.values()) == pytest.approx(1.0)
+    assert routes["china_east"].capacity >= routes["china_east"].share
+    assert config.world.routes["cpc"].share == pytest.approx(0.80)  # the input is not mutated
+    compile_spec(out)
+
+
+def test_cpc_share_out_of_range_is_a_config_error():
+    config = to_config(compose_dictconfig(["+experiment=pipeline_leverage",
+                                           "experiment.cpc_share=0.95"]))
+    with pytest.raises(ConfigError, match=r"experiment.cpc_share: must be <= 0.91"):
+        apply_experiment(config, Experiment.from_config(config.experiment))
+
+
+def test_rift_found_by_event_name():
+    config = to_config(compose_dictconfig(["+experiment=shootdown_shock", "experiment.rift=0.8"]))
+    out = apply_experiment(config, Experiment.from_config(config.experiment))
+    (event,) = [e for e in out.scenario.events if e.name == "Airliner shoot-down"]
+    (rel,) = [r for r in event.effects.relations if {r.a, r.b} == {"russia", "azerbaijan"}]
+    assert rel.delta == pytest.approx(-0.8)
+    bad = dataclasses.replace(Experiment.from_config(config.experiment), rift_event="No such")
+    with pytest.raises(ConfigError, match=r"experiment\.rift_event: no event named 'No such'"):
+        apply_experiment(config, bad)
+
+
+def test_investment_race_interpolates_fund_sizes():
+    config = to_config(compose_dictconfig(["+experiment=investment_race",
+                                           "experiment.turkic_fund_bn=1.2",
+                                           "experiment.rival_fund_bn=2.0"]))
+    users = config.actions["investment_fund"].users
+    assert users["azerbaijan"].scale == users["turkiye"].scale == 1.2
+    assert users["china"].scale == users["eu"].scale == 2.0
+
+
+def test_experiment_metadata_checked():
+    with pytest.raises(ConfigError, match=r"experiment\.replicates"):
+        Experiment.from_config({"name": "x", "replicates": 0})
+    with pytest.raises(ConfigError, match=r"experiment\.name"):
+        Experiment.from_config({"replicates": 3})
+
+
+# ------------------------------------------------------------------ run_point in-process
+def test_run_point_writes_resumes_and_records_failures(tmp_path: Path):
+    over = ["+experiment=shootdown_shock", "experiment.replicates=4", "experiment.rift=0.3"]
+    cfg = compose_dictconfig(over)
+    config = to_config(cfg)
+    job = tmp_path / "0"
+    assert run_point(config, cfg, job, overrides=over)["status"] == "completed"
+    rec = json.loads((job / "point.json").read_text())
+    assert rec["status"] == "completed" and rec["params"] == {"rift": 0.3}
+    assert rec["overrides"] == ["experiment.rift=0.3"]
+    frame = pd.read_parquet(job / "point.parquet")
+    assert list(frame["replicate"]) == [0, 1, 2, 3]
+    assert {"window_drift", "window_neutrality_change", "drift_end", "axis_2025",
+            "leader_end", "tipping_step"} <= set(frame.columns)
+    assert frame["rift"].eq(0.3).all()
+    # replicate r does not depend on how many replicates run together
+    cfg2 = compose_dictconfig([*over, "experiment.replicates=2", "experiment.first_replicate=2"])
+    run_point(to_config(cfg2), cfg2, tmp_path / "1", overrides=[*over[:1], "experiment.rift=0.3",
+                                                                 "experiment.first_replicate=2"])
+    part = pd.read_parquet(tmp_path / "1" / "point.parquet")
+    pd.testing.assert_frame_equal(part.reset_index(drop=True),
+                                  frame.iloc[2:].reset_index(drop=True))
+    # resume: the same point and config return at once, leaving the files untouched
+    mtime = (job / "point.json").stat().st_mtime_ns
+    assert run_point(config, cfg, job, overrides=over)["status"] == "skipped"
+    assert (job / "point.json").stat().st_mtime_ns == mtime
+    # a bad point is recorded, not raised, and its stale results are removed
+    bad = [*over[:2], "experiment.rift=-1"]
+    cfgb = compose_dictconfig(bad)
+    assert run_point(to_config(cfgb), cfgb, job, overrides=bad)["status"] == "failed"
+    rec = json.loads((job / "point.json").read_text())
+    assert rec["error"] == "experiment.rift: must be >= 0 (a drop in relations), got -1.0"
+    assert not (job / "point.parquet").exists()
+
+
+# --------------------------------------------------------------------- end to end (CLI)
+@pytest.fixture(scope="module")
+def basic_sweep(tmp_path_factory, cli) -> tuple[Path, object]:
+    d = tmp_path_factory.mktemp("basic") / "sweep"
+    proc = cli(["-m", *TINY, f"hydra.sweep.dir={d}"], cwd=d.parent)
+    return d, proc
+
+
+def test_failed_point_does_not_stop_the_sweep(basic_sweep):
+    d, proc = basic_sweep
+    assert proc.returncode == 0, proc.stderr
+    res = pd.read_parquet(d / "results.parquet")
+    assert sorted(res["cpc_share"].unique()) == [0.6, 0.8]  # the good points, 3 replicates each
+    assert len(res) == 6 and res["halt_severity"].eq(0.5).all()
+    fails = pd.read_csv(d / "failures.csv")
+    assert len(fails) == 1
+    assert "experiment.cpc_share=0.95" in fails.loc[0, "overrides"]
+    assert fails.loc[0, "error"].startswith("experiment.cpc_share: must be <= 0.91")
+    assert "FAILED job 2" in proc.stdout
+    for name in ("drift.png", "leader_heatmap.png", "trajectories.png", "points.csv"):
+        assert (d / name).stat().st_size > 0
+
+
+def test_results_table_is_tidy_and_sorted(basic_sweep):
+    d, _ = basic_sweep
+    res = pd.read_parquet(d / "results.parquet")
+    # swept parameters (labelled), other point overrides (scenario=baseline), then the keys
+    order = ["cpc_share", "halt_severity", "russia_punish", "scenario", "point_key", "replicate"]
+    assert list(res.columns[:6]) == order
+    assert res["scenario"].eq("baseline").all()
+    assert res.equals(res.sort_values(order).reset_index(drop=True))
+    assert res["drift_end"].equals(res["axis_end"] - res["axis_start"])
+    assert set(res["leader_end"]) <= {"russian", "turkic", "chinese", "western"}
+    assert not any(str(t).startswith("datetime") for t in res.dtypes)  # no timestamps
+
+
+def test_joblib_gives_byte_identical_results(basic_sweep, tmp_path, cli):
+    d, _ = basic_sweep
+    other = tmp_path / "joblib"
+    proc = cli(["-m", *TINY, "hydra/launcher=joblib",
+                "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={other}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (other / "results.parquet").read_bytes() == (d / "results.parquet").read_bytes()
+
+
+def test_rerun_resumes_completed_points(basic_sweep, cli):
+    d, _ = basic_sweep
+    before = {p.parent.name: p.stat().st_mtime_ns for p in d.glob("*/point.json")}
+    status = {p.parent.name: json.loads(p.read_text())["status"] for p in d.glob("*/point.json")}
+    proc = cli(["-m", *TINY, f"hydra.sweep.dir={d}"], cwd=d.parent)
+    assert proc.returncode == 0, proc.stderr
+    after = {p.parent.name: p.stat().st_mtime_ns for p in d.glob("*/point.json")}
+    log = proc.stdout + proc.stderr
+    assert log.count("skipped") == 2
+    for job, st in status.items():
+        if st == "completed":
+            assert after[job] == before[job]  # untouched
+        else:
+            assert after[job] > before[job]  # a failed point is tried again
+
+
+def test_report_rebuilds(basic_sweep, tmp_path, cli):
+    d, _ = basic_sweep
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(d, copy)
+    expected = (copy / "results.parquet").read_bytes()
+    for name in ("results.parquet", "failures.csv", "drift.png", "leader_heatmap.png"):
+        (copy / name).unlink()
+    proc = cli([str(copy)], cwd=tmp_path, program="alignsim-report")
+    assert proc.returncode == 0, proc.stderr
+    assert (copy / "results.parquet").read_bytes() == expected
+    assert (copy / "failures.csv").exists() and (copy / "drift.png").stat().st_size > 0
+    assert "1 failed" in proc.stdout
+
+
+def test_report_on_a_folder_without_jobs(tmp_path, cli):
+    proc = cli([str(tmp_path)], cwd=tmp_path, program="alignsim-report")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"alignsim-report: error: DIR: no experiment job (*/point.json) under {tmp_path}"]
+
+
+def test_bad_experiment_name_is_one_line_exit_2(tmp_path, cli):
+    proc = cli(["-m", "+experiment=no_such_preset", f"hydra.sweep.dir={tmp_path / 's'}"],
+               cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "experiment/no_such_preset" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_submitit_local_gives_identical_results(basic_sweep, tmp_path, cli):
+    d, _ = basic_sweep
+    other = tmp_path / "submitit"
+    proc = cli(["-m", *TINY, "hydra/launcher=submitit_local",
+                f"hydra.sweep.dir={other}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # submitit reports failed jobs as completed (hydra#1928): the report checks the files
+    sweep = load_sweep(other)
+    assert len(sweep.failures) == 1
+    assert (other / "results.parquet").read_bytes() == (d / "results.parquet").read_bytes()
+
+
+def test_build_report_on_a_partial_sweep(basic_sweep, tmp_path):
+    """A job that never wrote point.json (killed) is named, the others are kept."""
+    import shutil
+
+    copy = tmp_path / "partial"
+    shutil.copytree(basic_sweep[0], copy)
+    (copy / "0" / "point.json").unlink()
+    sweep = build_report(copy, figures=False)
+    assert sweep.results["point_key"].nunique() == 1
+    assert "did not finish" in " ".join(sweep.failures["error"])
