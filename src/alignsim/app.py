@@ -495,7 +495,7 @@ def log_html(model: AlignmentModel, months: int = 12) -> str:
                 tag = " <i>(scheduled)</i>" if e.forced and e.actor != "scenario" else ""
                 rows.append(f"<div class='alignsim-entry'>{html.escape(e.text)}{tag}{why}</div>")
         body = "".join(rows)
-    return f"<div class='alignsim-log' style='overflow-y:auto;max-height:560px'>{head}{body}</div>"
+    return f"<div class='alignsim-log' style='overflow-y:auto;max-height:340px'>{head}{body}</div>"
 
 
 # ---------------------------------------------------------------------------- components
@@ -541,7 +541,7 @@ def NarratedLog(model: AlignmentModel):
     solara.HTML(tag="div", unsafe_innerHTML=log_html(model))
 
 
-COMPONENTS = [(SphereView, 0), (AxisView, 0), (RouteView, 0), (NetworkView, 0), (NarratedLog, 0)]
+COMPONENTS = [(AxisView, 0), (NarratedLog, 0), (SphereView, 0), (RouteView, 0), (NetworkView, 0)]
 
 
 class PageViews:
