@@ -630,8 +630,8 @@ def indices_figure(analysis: Analysis):
         sns.barplot(data=m, x="mu_star", y="parameter", color="#4c72b0", ax=ax)
         ax.errorbar(m["mu_star"], np.arange(len(m)), xerr=m["mu_star_conf"], fmt="none",
                     ecolor="black", capsize=2, lw=0.8)
-        ax.set(title=f"Morris screening: {o}", xlabel="mu* (mean |elementary effect|)",
-               ylabel="")
+        ax.set(title=f"Morris screening: {o}", ylabel="",
+               xlabel="mu* (mean |elementary effect|, per unit range)")
         s = sobol[sobol.output == o]
         order = list(s.sort_values("ST", ascending=False)["parameter"])
         long = pd.concat([
