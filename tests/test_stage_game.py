@@ -24,6 +24,8 @@ from alignsim.spec import ConfigError, compile_spec
 from alignsim.stage_game import (
     build_stage_game,
     deviation_payoffs,
+    dominant_actions,
+    pure_equilibrium_actions,
     qre_action_values,
     qre_expected_payoffs,
     replay_state,
@@ -189,6 +191,35 @@ def test_pure_nash_agree_between_gambit_and_numpy(history):
     spec, st, t = history
     game = build_stage_game(spec, st, t)
     assert [e.pure_profile() for e in pure_nash(game)] == pure_nash_numpy(game.payoffs)
+
+
+def test_pure_equilibrium_actions_mark_the_pure_nash_profiles(history):
+    spec, st, t = history
+    mask = pure_equilibrium_actions(spec, st.repeat(2), t)
+    game = build_stage_game(spec, st, t)
+    expect = np.zeros_like(mask[0])
+    allowed = [np.flatnonzero(a) for a in spec.allowed]
+    for profile in pure_nash_numpy(game.payoffs, atol=1e-12):
+        for i, k in enumerate(profile):
+            expect[i, allowed[i][k]] = True
+    np.testing.assert_array_equal(mask[0], expect)
+    np.testing.assert_array_equal(mask[1], expect)
+    assert expect.any()
+
+
+def test_dominant_actions_match_a_brute_force_check(history):
+    spec, st, t = history
+    game = build_stage_game(spec, st, t)
+    dom = dominant_actions(spec, st, t)[0]
+    allowed = [np.flatnonzero(a) for a in spec.allowed]
+    for i in range(spec.n_actors):
+        own = np.moveaxis(game.payoffs[i], i, -1).reshape(-1, game.shape[i])
+        always = np.flatnonzero((own >= own.max(axis=1, keepdims=True) - 1e-12).all(axis=0))
+        assert dom[i] == (allowed[i][always[0]] if always.size else -1)
+    # a dominant action is played in every pure equilibrium
+    mask = pure_equilibrium_actions(spec, st, t)[0]
+    for i in np.flatnonzero(dom >= 0):
+        assert mask[i, dom[i]] and mask[i].sum() == 1
 
 
 def test_bad_slices_are_config_errors(history):

@@ -191,6 +191,50 @@ def replay_state(spec: Spec, seed: int, t: int, replicates: int = 1) -> tuple[St
     return state.take([r]), r
 
 
+def pure_equilibrium_actions(
+    spec: Spec, state: State, t: int | None = None, sp: StagePayoffs | None = None
+) -> np.ndarray:
+    """``(R, N, A)`` bool: action ``a`` of actor ``i`` is played in some pure Nash equilibrium of
+    replicate ``r``'s stage game (all actors free). All-False rows: no pure equilibrium.
+
+    One kernel call for all replicates and the NumPy best-response check
+    (:func:`alignsim.equilibrium.pure_nash_numpy`, ties within ``1e-12``): cheap enough to
+    ask every month of every replicate how often learners play equilibrium actions.
+    """
+    from alignsim.equilibrium import pure_nash_numpy
+
+    sp = stage_payoffs(spec, state, t) if sp is None else sp
+    out = np.zeros((state.replicates, spec.n_actors, spec.n_actions), dtype=bool)
+    for r in range(state.replicates):
+        for profile in pure_nash_numpy(sp.player_tensor(r), atol=1e-12):
+            for k, i in enumerate(sp.players):
+                out[r, i, sp.actions[k][profile[k]]] = True
+    return out
+
+
+def dominant_actions(
+    spec: Spec, state: State, t: int | None = None, sp: StagePayoffs | None = None
+) -> np.ndarray:
+    """``(R, N)`` int: each actor's weakly dominant action in replicate ``r``'s stage game (one
+    that is a best response, within ``1e-12``, to *every* joint action of the others), or ``-1``.
+
+    Where an actor has one, learning about the others cannot matter to it in this game: any rule
+    that best-responds to any belief plays it, which is worth knowing before reading "learners
+    play the equilibrium" as a result.
+    """
+    sp = stage_payoffs(spec, state, t) if sp is None else sp
+    out = np.full((state.replicates, spec.n_actors), -1, dtype=np.int64)
+    for k, i in enumerate(sp.players):
+        own = sp.tensor[:, i]  # (R, m_1, ..., m_k)
+        best = own.max(axis=1 + k, keepdims=True)
+        ok = np.all(own >= best - 1e-12, axis=tuple(a for a in range(1, own.ndim) if a != 1 + k))
+        for r in range(state.replicates):
+            hits = np.flatnonzero(ok[r])
+            if hits.size:
+                out[r, i] = sp.actions[k][hits[0]]
+    return out
+
+
 # ------------------------------------------------------------------ expectations under mixing
 def deviation_payoffs(
     tensor: np.ndarray, strategies: Sequence[np.ndarray], player: int
