@@ -81,7 +81,7 @@ BROKEN_BY = {
     "axis_toward_turkic_2022": "frozen_alignment",
     "axis_toward_turkic_2024": "russophile",
     "russia_first_2023": "compliant",
-    "russia_first_2024": "punitive_russia",
+    "russia_first_2024": "compliant",
     "russia_first_2025": "punitive_russia",
     "no_repeat_halt_2022_2023": "punitive_russia",
     "no_repeat_halt_2024": "punitive_russia",
@@ -113,16 +113,23 @@ def test_pattern_fails_on_a_config_built_to_break_it(pattern):
     assert abs(broken.error) > 0  # signed for approx checks
 
 
+# configs under which a check passes (None = the defaults): the BTC tonnages, which the
+# defaults overshoot, pass without Kazakhstan's own capacity effort; the 2022 drift toward the
+# Turkic sphere is too slow at the default inertia (see docs/validation.md)
+PASSES_WITH = {
+    "mc_tonnes_2023": "no_own_corridor_effort",
+    "mc_tonnes_2024": "no_own_corridor_effort",
+    "axis_toward_turkic_2022": "fast_alignment",
+}
+BREAKERS["no_own_corridor_effort"] = lambda: _set(
+    ("actions.route_diversification.effects.capacity.middle_corridor", 0.0))
+BREAKERS["fast_alignment"] = lambda: _set(("payoffs.alignment.inertia", 0.15))
+
+
 @pytest.mark.parametrize("pattern", sorted(BROKEN_BY))
 def test_pattern_passes_somewhere(pattern):
-    """A check that never passes tests nothing: each passes at the defaults, or (the BTC
-    tonnages, which the defaults overshoot) when Kazakhstan's own capacity effort is removed."""
-    ok = results_of(None)[pattern]
-    if not ok.passed:
-        cfg = _set(("actions.route_diversification.effects.capacity.middle_corridor", 0.0))
-        traj = run_ensemble(compile_spec(cfg), R, cfg.seed)
-        ok = evaluate(traj, pattern, VCONF.patterns[pattern])
-    assert ok.passed, pattern
+    """A check that never passes tests nothing: each passes under some plausible config."""
+    assert results_of(PASSES_WITH.get(pattern))[pattern].passed, pattern
 
 
 # ------------------------------------------------------------------------- metrics, dates
