@@ -404,7 +404,7 @@ class RoutePanel(Panel):
             artist.remove()
         x = _dates(model.spec, len(data))
         if len(data) < 2:  # one point: show it as a one-month wide band
-            x = np.concatenate([x, x + 1])
+            x = np.concatenate([x, x + np.timedelta64(1, "M")])
             data = data.iloc[[0, 0]]
         ys = [data[f"route_{r}"].to_numpy() for r in self.routes]
         self.stack = self.ax.stackplot(x, ys, colors=self.colours, alpha=0.85)
