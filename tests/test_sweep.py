@@ -29,6 +29,7 @@ from alignsim.sweep import (
 PRESETS = ("pipeline_leverage", "investment_race", "shootdown_shock")
 
 # two good points, and a third that run_point must reject (cpc share above cpc + china_east)
+NO_FIGURES = "hydra.callbacks.sweep_report.figures=false"  # tables only: faster, same parquet
 TINY = [
     "+experiment=pipeline_leverage",
     "experiment.replicates=3",
@@ -186,11 +187,12 @@ def test_results_table_is_tidy_and_sorted(basic_sweep):
     assert not any(str(t).startswith("datetime") for t in res.dtypes)  # no timestamps
 
 
+@pytest.mark.slow
 def test_joblib_gives_byte_identical_results(basic_sweep, tmp_path, cli):
     d, _ = basic_sweep
     other = tmp_path / "joblib"
-    proc = cli(["-m", *TINY, "hydra/launcher=joblib",
-                "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={other}"], cwd=tmp_path)
+    proc = cli(["-m", *TINY, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", NO_FIGURES,
+                f"hydra.sweep.dir={other}"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (other / "results.parquet").read_bytes() == (d / "results.parquet").read_bytes()
 
@@ -199,7 +201,7 @@ def test_rerun_resumes_completed_points(basic_sweep, cli):
     d, _ = basic_sweep
     before = {p.parent.name: p.stat().st_mtime_ns for p in d.glob("*/point.json")}
     status = {p.parent.name: json.loads(p.read_text())["status"] for p in d.glob("*/point.json")}
-    proc = cli(["-m", *TINY, f"hydra.sweep.dir={d}"], cwd=d.parent)
+    proc = cli(["-m", *TINY, NO_FIGURES, f"hydra.sweep.dir={d}"], cwd=d.parent)
     assert proc.returncode == 0, proc.stderr
     after = {p.parent.name: p.stat().st_mtime_ns for p in d.glob("*/point.json")}
     log = proc.stdout + proc.stderr
@@ -247,7 +249,7 @@ def test_bad_experiment_name_is_one_line_exit_2(tmp_path, cli):
 def test_submitit_local_gives_identical_results(basic_sweep, tmp_path, cli):
     d, _ = basic_sweep
     other = tmp_path / "submitit"
-    proc = cli(["-m", *TINY, "hydra/launcher=submitit_local",
+    proc = cli(["-m", *TINY, "hydra/launcher=submitit_local", NO_FIGURES,
                 f"hydra.sweep.dir={other}"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     # submitit reports failed jobs as completed (hydra#1928): the report checks the files
