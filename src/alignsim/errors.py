@@ -55,7 +55,7 @@ def run_hydra_cli(task: Callable[[], object], prog: str = "alignsim") -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         task()
-    except (ConfigError, OmegaConfBaseException, HydraException, ValueError) as exc:
+    except (ConfigError, OmegaConfBaseException, HydraException) as exc:
         bad_input(exc, prog)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -249,4 +249,6 @@ class Config:
     policy: PolicyConf = field(default_factory=PolicyConf)
     scenario: ScenarioConf = field(default_factory=ScenarioConf)
     output: OutputConf = field(default_factory=OutputConf)
-    experiment: Any = None
+    experiment: Any = None  # filled by ``+experiment=NAME`` (sweep presets, conf/experiment/)
+    validation: Any = None  # filled by ``+validation=NAME`` (alignsim-validate, conf/validation/)
+    sensitivity: Any = None  # filled by ``+sensitivity=NAME`` (alignsim-sensitivity)
