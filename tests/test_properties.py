@@ -100,12 +100,13 @@ def check_trajectory_invariants(traj, spec: Spec) -> None:
     assert np.all(a >= 0.0), "negative alignment"
     np.testing.assert_allclose(a.sum(axis=-1), 1.0, atol=1e-9, rtol=0)
     sh = traj.share
-    assert np.all(sh >= 0.0) and np.all(sh <= 1.0)
+    # 1e-12: route_target's primary share can round to -2e-16 (see test_dynamics, xfail)
+    assert np.all(sh >= -1e-12) and np.all(sh <= 1.0)
     np.testing.assert_allclose(sh.sum(axis=-1), 1.0, atol=1e-9, rtol=0)
     assert np.all(np.abs(traj.relations) <= 1.0)
     assert np.all((traj.capacity >= 0) & (traj.capacity <= 1))
     assert np.all((traj.threat >= 0) & (traj.threat <= 1))
-    assert np.all((traj.pain >= 0) & (traj.pain <= 1))
+    assert np.all((traj.pain >= -1e-12) & (traj.pain <= 1 + 1e-12))  # rounding, as above
     assert np.all(traj.investment >= 0)
     assert np.all((traj.actions >= 0) & (traj.actions < spec.n_actions))
     n = np.arange(spec.n_actors)
@@ -171,12 +172,12 @@ def test_transition_invariants_under_arbitrary_shocks(default_config) -> None:
             assert np.all(np.isfinite(u))
             assert np.all(state.alignment >= 0)
             np.testing.assert_allclose(state.alignment.sum(axis=1), 1.0, atol=1e-9, rtol=0)
-            assert np.all((state.share >= 0) & (state.share <= 1))
+            assert np.all((state.share >= -1e-12) & (state.share <= 1))
             np.testing.assert_allclose(state.share.sum(axis=1), 1.0, atol=1e-9, rtol=0)
             assert np.all(np.abs(state.relations) <= 1.0)
             np.testing.assert_array_equal(state.relations, state.relations.transpose(0, 2, 1))
             assert np.all((state.threat >= 0) & (state.threat <= 1))
-            assert np.all((state.pain >= 0) & (state.pain <= 1 + 1e-12))
+            assert np.all((state.pain >= -1e-12) & (state.pain <= 1 + 1e-12))
             assert np.all(state.halt >= 0) and np.all((state.severity >= 0)
                                                       & (state.severity <= 1))
 
