@@ -133,17 +133,24 @@ class Session:
     def log_text(self) -> str:
         return self.page.locator(".alignsim-log").inner_text()
 
-    def plot(self, name: str) -> bytes:
-        """What the browser shows of one panel (its pixels)."""
+    def plot(self, name: str) -> str:
+        """The pixels of one panel's image as decoded by the browser (a PNG data URL).
+
+        Read through a canvas at the image's natural size, so the result does not depend on
+        where the panel sits on screen or how far the page is scrolled.
+        """
         img = self.page.locator(f".alignsim-{name} img")
-        src = img.get_attribute("src")
-        self.page.wait_for_function(
-            "(el) => el.complete && el.naturalWidth > 0",
-            arg=img.element_handle(),
+        return img.evaluate(
+            """(el) => {
+                if (!el.complete || !el.naturalWidth) return "";
+                const c = document.createElement("canvas");
+                c.width = el.naturalWidth;
+                c.height = el.naturalHeight;
+                c.getContext("2d").drawImage(el, 0, 0);
+                return c.toDataURL();
+            }""",
             timeout=UI_TIMEOUT_MS,
         )
-        assert src
-        return img.screenshot()
 
     def set_slider(self, label: str, fraction: float) -> None:
         """Click a sidebar slider at ``fraction`` of its track (as a student would)."""
@@ -154,6 +161,27 @@ class Session:
 
     def close(self) -> None:
         self.context.close()
+
+
+def _plots_become(s: Session, expected: dict[str, str], timeout_s: float = 60.0) -> bool:
+    """Poll the panels until they show ``expected`` (new images arrive after the step counter)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if {n: s.plot(n) for n in expected} == expected:
+            return True
+        s.page.wait_for_timeout(500)
+    return False
+
+
+def _plots_change(s: Session, before: dict[str, str], names: set[str], timeout_s=60.0) -> bool:
+    """Poll until every panel in ``names`` shows something other than ``before``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = {n: s.plot(n) for n in names}
+        if all(now[n] and now[n] != before[n] for n in names):
+            return True
+        s.page.wait_for_timeout(500)
+    return False
 
 
 def _click_and_wait_step(s: Session, label: str, n: int) -> None:
@@ -181,6 +209,7 @@ def test_slider_step_reset_and_screenshot(server: str, browser) -> None:
         assert 0.1 <= severity <= 0.5, world
         start_log = s.log_text()
         start_plots = {n: s.plot(n) for n in ("spheres", "axis", "routes", "network")}
+        assert all(start_plots.values()), "a panel has no image"
 
         # Step: the log narrates the month's moves, the plots move.
         _click_and_wait_step(s, "Step", 1)
@@ -188,27 +217,29 @@ def test_slider_step_reset_and_screenshot(server: str, browser) -> None:
         assert log != start_log
         assert "2022-01" in log and "Event: CSTO deployment." in log
         assert "expected payoffs:" in log  # the why: chosen action against the alternatives
-        s.page.wait_for_timeout(500)
-        stepped = {n: s.plot(n) for n in start_plots}
-        changed = [n for n in start_plots if stepped[n] != start_plots[n]]
-        assert {"spheres", "axis", "network"} <= set(changed), changed
+        assert _plots_change(s, start_plots, {"spheres", "axis", "network"})
 
         # More months, then the README screenshot.
         for n in range(2, 9):
             _click_and_wait_step(s, "Step", n)
         assert "CPC" in s.log_text() or "2022-08" in s.log_text()
+        # a tall viewport shows all five panels; the panels scroll inside the main area
+        s.page.set_viewport_size({"width": 1400, "height": 1350})
+        s.page.locator(".alignsim-axis").scroll_into_view_if_needed()
+        s.page.evaluate(
+            "document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })"
+        )
         s.page.wait_for_timeout(1000)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         tmp = SCREENSHOT.with_suffix(".tmp.png")
-        s.page.screenshot(path=str(tmp), full_page=True)
+        s.page.screenshot(path=str(tmp))
         os.replace(tmp, SCREENSHOT)
 
         # Reset restores the start of this world.
         s.button("Reset").click()
         s.wait_step(0)
         assert s.log_text() == start_log
-        s.page.wait_for_timeout(500)
-        assert {n: s.plot(n) for n in start_plots} == start_plots
+        assert _plots_become(s, start_plots), "plots did not return to the start after Reset"
         assert s.errors == [], s.errors
     finally:
         s.close()
