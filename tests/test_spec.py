@@ -127,9 +127,13 @@ def test_per_actor_policy_overrides() -> None:
 
 
 def test_compose_config_applies_overrides() -> None:
-    cfg = compose_config(["replicates=7", "months=12", "scenario=baseline", "seed=3"])
+    cfg = compose_config(["replicates=7", "months=12", "scenario=baseline", "seed=3",
+                          "policy.actors.russia.rule=best_response"])
     assert (cfg.replicates, cfg.months, cfg.seed, cfg.scenario.name) == (7, 12, 3, "baseline")
-    assert compile_spec(cfg).months == 12
+    spec = compile_spec(cfg)
+    assert spec.months == 12
+    assert dict(zip(spec.actors, spec.rules, strict=True))["russia"] == "best_response"
+    assert set(spec.rules) == {"logit", "best_response"}
 
 
 def test_compose_config_rejects_bad_types_and_unknown_keys() -> None:
