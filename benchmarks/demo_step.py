@@ -3,7 +3,7 @@
 Two figures, over one full run of the default world (72 months), after one warm-up step:
 * ``AlignmentModel.step`` alone — the Mesa driver's month;
 * a full page step — ``SeminarModel.step`` plus everything the page recomputes after it: the four
-  panels updated and rendered to PNG (as Solara does on the server) and the log's HTML.
+  panels updated and rendered to JPEG frames (as the page does on the server) and the log's HTML.
 Prints per-step milliseconds (mean, p95); the last line is one JSON object.
 """
 
@@ -55,7 +55,7 @@ def main() -> None:
     m_mean, m_p95 = _stats(model_ms)
     p_mean, p_p95 = _stats(page_ms)
     print(f"AlignmentModel.step: {len(model_ms)} steps, mean {m_mean:.1f} ms, p95 {m_p95:.1f} ms")
-    print(f"page step (model + 4 PNG panels + log): mean {p_mean:.1f} ms, p95 {p_p95:.1f} ms")
+    print(f"page step (model + 4 panel frames + log): mean {p_mean:.1f} ms, p95 {p_p95:.1f} ms")
     print(
         json.dumps(
             {
