@@ -241,7 +241,8 @@ def test_bad_experiment_name_is_one_line_exit_2(tmp_path, cli):
                cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "experiment/no_such_preset" in lines[0], proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("alignsim: error: ") and "no_such_preset" in lines[0]
     assert "Traceback" not in proc.stderr
 
 
