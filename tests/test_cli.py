@@ -69,9 +69,9 @@ BAD = {
                                   "unknown decision rule"),
 }
 
-# Known problems, run here so that their tests (xfail, strict) need no process of their own.
+# Cases once wrong (see their tests), run here so that they need no process of their own.
 KNOWN = {
-    # a user added with '+' ends in OmegaConf's error about a bare 'mars' node
+    # a user added with '+' used to end in OmegaConf's error about a bare 'mars' node
     "plus unknown user": Case(("+actions.summit.users.mars.cost=0.1",),
                               "actions.summit.users.mars", "mars"),
 }
@@ -252,10 +252,6 @@ def test_bad_input_is_one_line_exit_2_and_no_files(runs, name) -> None:
         assert not (run.out / name_).exists(), name_
 
 
-@pytest.mark.xfail(strict=True, reason="bug: '+actions.summit.users.mars.cost=0.1' reports "
-                   "'alignsim: error: mars: Invalid type assigned: dict is not a subclass of "
-                   "UseConf' - the key is not named (errors.error_line uses the OmegaConf "
-                   "cause's full_key 'mars' of a detached node)")
 def test_adding_an_unknown_user_names_the_full_key(runs) -> None:
     run, case = runs["plus unknown user"], KNOWN["plus unknown user"]
     assert run.proc.returncode == 2

@@ -134,9 +134,6 @@ def test_summarise(synthetic) -> None:
     assert len(s["mean_payoff"]) == n
 
 
-@pytest.mark.xfail(strict=True, reason="bug: format_summary prints the row 'end of 2025' "
-                   "without its date, so a run ending before 2026 shows its last state under "
-                   "that label (summary axis.end_2025.date says 2022-05)")
 def test_printed_summary_does_not_mislabel_a_short_run(synthetic) -> None:
     summary = {"alignsim_version": "test", "seed": 1, "scenario": "baseline",
                "elapsed_s": 0.0, **metrics.summarise(synthetic)}

@@ -100,8 +100,7 @@ def check_trajectory_invariants(traj, spec: Spec) -> None:
     assert np.all(a >= 0.0), "negative alignment"
     np.testing.assert_allclose(a.sum(axis=-1), 1.0, atol=1e-9, rtol=0)
     sh = traj.share
-    # 1e-12: route_target's primary share can round to -2e-16 (see test_dynamics, xfail)
-    assert np.all(sh >= -1e-12) and np.all(sh <= 1.0)
+    assert np.all(sh >= 0.0) and np.all(sh <= 1.0)
     np.testing.assert_allclose(sh.sum(axis=-1), 1.0, atol=1e-9, rtol=0)
     assert np.all(np.abs(traj.relations) <= 1.0)
     assert np.all((traj.capacity >= 0) & (traj.capacity <= 1))

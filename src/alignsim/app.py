@@ -8,11 +8,11 @@ the last expression of a cell). What is here and why:
   must be an ``__init__`` keyword. Each parameter set is turned into Hydra overrides of ``conf/``
   and composed once (cached: composing costs ~100 ms, and Hydra's global state must not be
   entered by two sessions at once, hence the lock).
-* View functions (:func:`sphere_figure`, :func:`axis_figure`, :func:`route_figure`,
-  :func:`network_figure`, :func:`log_html`) — plain functions of a model, so the benchmark and the
-  tests can time and check exactly what the page draws. Figures are matplotlib, rendered to JPEG frames on
-  the server: Solara's Altair/Vega widget fetches Vega from a CDN, which a seminar room without
-  internet (or this build machine) does not have.
+* Panels (:class:`SpherePanel`, :class:`AxisPanel`, :class:`RoutePanel`, :class:`NetworkPanel`)
+  and :func:`log_html` — plain objects and functions of a model, so the benchmark and the tests
+  can time and check exactly what the page draws (:class:`PageViews`). Figures are matplotlib,
+  blitted and sent as JPEG frames from the server: Solara's Altair/Vega widget fetches Vega from
+  a CDN, which a seminar room without internet (or this build machine) does not have.
 * :func:`Page` — the Solara entry point. It builds its model inside the component
   (``use_memo``), so every browser session (Solara virtual kernel) gets its own world; a
   module-level model would be shared by everyone connected until someone pressed Reset.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alignsim.dynamics import expected_effects, payoffs, transition
+from alignsim.dynamics import advance, expected_effects, payoffs
 from alignsim.policies import RULE_TABLE, choose, reinforce, rule_temperature
 from alignsim.spec import Spec
 from alignsim.state import State
@@ -108,11 +108,11 @@ def _lookahead(
         delta[:, sel, :] = others + spec.effects[ci[sel], ca[sel]][None, :, :]
     delta += spec.event_effects[t][None, None, :]
     tiled = state.repeat(c)
-    nxt = transition(tiled, delta.reshape(r * c, -1), spec)
+    nxt, view = advance(tiled, delta.reshape(r * c, -1), spec)
     acts = np.repeat(memory.last, c, axis=0)
     rows = np.arange(r * c)
     acts[rows, np.tile(ci, r)] = np.tile(ca, r)
-    u = payoffs(nxt, acts, spec).reshape(r, c, spec.n_actors)
+    u = payoffs(nxt, acts, spec, view).reshape(r, c, spec.n_actors)
     return u[:, np.arange(c), ci]
 
 

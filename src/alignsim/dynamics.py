@@ -41,7 +41,7 @@ def route_target(capacity: np.ndarray, primary: int) -> np.ndarray:
     alt[:, primary] = 0.0
     total = alt.sum(axis=1, keepdims=True)
     alt = alt / np.maximum(total, 1.0)
-    alt[:, primary] = 1.0 - alt.sum(axis=1)
+    alt[:, primary] = np.maximum(1.0 - alt.sum(axis=1), 0.0)  # never -1e-16 from rounding
     return alt
 
 
@@ -134,6 +134,14 @@ def expected_effects(spec: Spec, beliefs: np.ndarray) -> np.ndarray:
 def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     """One month: apply the actions' and events' effects ``delta (R, D)``, then let the world
     respond (halts bite, threat is learned, capacity arrives, shares and alignment move)."""
+    return advance(state, delta, spec)[0]
+
+
+def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook]:
+    """:func:`transition`, also returning the new state's :class:`Outlook`.
+
+    The sphere utilities are computed anyway to move the alignment; handing them on saves the
+    payoff step from computing them again (they do not depend on the alignment itself)."""
     sl = spec.layout.slices
     d = spec.dyn
     r, n = state.replicates, spec.n_actors
@@ -213,9 +221,7 @@ def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     utility, exposure = sphere_utility(nxt, spec)
     tension = partner_tension(rel, spec.relations0, swing)
     nxt.alignment = align_step(state.alignment, utility, tension, spec)
-    # sphere utility does not depend on alignment: keep it for payoffs() of this state
-    nxt._outlook = (utility, exposure)
-    return nxt
+    return nxt, Outlook(utility, exposure, tension)
 
 
 def _revert(x: np.ndarray, base: np.ndarray, rate: float, lo: float, hi: float | None):
@@ -235,18 +241,22 @@ def outlook(state: State, spec: Spec) -> Outlook:
 
 
 # ------------------------------------------------------------------------------ payoffs
-def payoffs(state: State, actions: np.ndarray, spec: Spec) -> np.ndarray:
+def payoffs(
+    state: State, actions: np.ndarray, spec: Spec, view: Outlook | None = None
+) -> np.ndarray:
     """Each actor's utility ``(R, N)`` in ``state`` after playing ``actions (R, N)``.
 
     One formula for all actors, switched by the weights in ``conf/payoffs``: the powers value the
     swing state's alignment to their sphere, transit through their routes, relations with it and
     (for the punitive ones) punishing its defiance; the swing state values its alignment-weighted
     sphere utility, balance, sovereignty, revenue received and safety from coercion. Every actor
-    pays its action's cost.
+    pays its action's cost. ``view`` is the state's :class:`Outlook` if already known (from
+    :func:`advance`); it is recomputed otherwise.
     """
     w = spec.weights
-    cached = getattr(state, "_outlook", None)
-    utility, exposure = cached if cached is not None else sphere_utility(state, spec)
+    utility, exposure = (view.utility, view.exposure) if view is not None else sphere_utility(
+        state, spec
+    )
     own = np.where(
         spec.actor_sphere[None, :] >= 0,
         state.alignment[:, np.maximum(spec.actor_sphere, 0)],
@@ -283,5 +293,5 @@ def step_payoffs(state: State, actions: np.ndarray, spec: Spec, t: int | None = 
     delta = joint_effects(spec, actions)
     if t is not None:
         delta = delta + spec.event_effects[t][None, :]
-    nxt = transition(state, delta, spec)
-    return nxt, payoffs(nxt, actions, spec)
+    nxt, view = advance(state, delta, spec)
+    return nxt, payoffs(nxt, actions, spec, view)

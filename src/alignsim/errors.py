@@ -8,6 +8,7 @@ naming the key and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -15,12 +16,30 @@ from typing import NoReturn
 from alignsim.spec import ConfigError
 
 EXIT_BAD_INPUT = 2
+_MISSING_OPTION = re.compile(r"Could not find '([^']+)'")
+_OPTIONS = re.compile(r"Available options in '[^']+':\s*((?:\S+\s*)+?)\s*Config search path", re.S)
+_MERGING = re.compile(r"Error merging override \+?([^=\s]+)=")
 
 
 def error_line(exc: BaseException) -> str:
     """A one-line description of ``exc`` naming the offending key where there is one."""
     if isinstance(exc, ConfigError):
         return f"{exc.key}: {exc.message}"
+    text = str(exc)
+    missing = _MISSING_OPTION.search(text)
+    if missing:  # scenario=nosuch: name the group and its options
+        group, name = missing.group(1).rsplit("/", 1)
+        options = _OPTIONS.search(text)
+        allowed = ", ".join(options.group(1).split()) if options else "see conf/" + group
+        return f"{group}: unknown option {name!r}; allowed: {allowed}"
+    merging = _MERGING.search(text)
+    if merging and exc.__cause__ is not None:  # name the override's full key, not its last part
+        detail = " ".join(str(getattr(exc.__cause__, "msg", exc.__cause__)).split())
+        detail = detail.split(" full_key:")[0]
+        if "is not a subclass of" in detail:  # a new entry in a dict of typed records
+            detail = ("no such entry, and new entries cannot be created from the command line: "
+                      "add them in a YAML file under conf/")
+        return f"{merging.group(1)}: {detail}"
     cause = exc.__cause__
     if cause is not None and getattr(cause, "full_key", None):
         return error_line(cause)  # Hydra wraps OmegaConf's precise error (key and type)

@@ -81,7 +81,7 @@ def format_summary(summary: dict) -> str:
         f"{summary['elapsed_s']:.2f} s",
         "Russian–Turkic axis (w_turkic − w_russian; > 0 leans Turkic), median:",
         row(f"start ({summary['start']})", ax["start"]),
-        row("end of 2025", ax["end_2025"]),
+        *([row("end of 2025", ax["end_2025"])] if ax["end_2025"]["date"] == "2026-01" else []),
         row(f"end ({summary['last_month']})", ax["end"]),
         "Leading sphere at the end (share of replicates): "
         + ", ".join(f"{k} {v:.0%}" for k, v in summary["leader_end"].items()),
