@@ -5,18 +5,21 @@ Thin on purpose: Hydra composes and validates the config; this file dispatches t
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from alignsim.errors import bad_input, run_hydra_cli
+from alignsim.errors import bad_input, error_line, run_hydra_cli
 from alignsim.hydra_store import conf_dir, register, to_config
 from alignsim.runner import discard_output_dir, format_summary, run_main_job
 from alignsim.spec import ConfigError
 
 register()
+_BAD_JOBS: list[str] = []  # bad-input jobs of this process's multirun (basic launcher)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
@@ -31,6 +34,16 @@ def task(cfg: DictConfig) -> object:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         summary = run_main_job(config, out_dir, resolved)
     except ConfigError as exc:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            # one bad point must not stop the sweep: say so, record it, go on
+            print(f"alignsim: error: {error_line(exc)}", file=sys.stderr)
+            _BAD_JOBS.append(error_line(exc))
+            if cfg.get("experiment") is not None:
+                from alignsim.sweep import record_failure
+
+                return record_failure(out_dir, exc)
+            discard_output_dir(out_dir)
+            return None
         # exit here, inside the job: Hydra would add its own multi-line report otherwise
         discard_output_dir(out_dir)
         bad_input(exc)
@@ -40,6 +53,10 @@ def task(cfg: DictConfig) -> object:
 
 def main() -> None:
     run_hydra_cli(task)
+    if _BAD_JOBS:  # the sweep went on, but its input was not all good: say so in the status
+        print(f"alignsim: {len(_BAD_JOBS)} job(s) had bad input (see the lines above)",
+              file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -357,6 +357,29 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
     return {"status": record["status"], "point_key": key}
 
 
+def record_failure(out_dir: Path, exc: BaseException,
+                   overrides: list[str] | None = None) -> dict:
+    """Record a job whose config could not even be read (bad input to one point of a sweep).
+
+    Written like any failed point, so the report names it and a re-run retries it.
+    """
+    overrides = job_overrides() if overrides is None else list(overrides)
+    key = point_key(overrides)
+    record = {
+        "alignsim_version": __version__,
+        "experiment": None,
+        "overrides": point_overrides(overrides),
+        "all_overrides": overrides,
+        "point_key": key,
+        "status": "failed",
+        "error": error_line(exc),
+        "error_type": type(exc).__name__,
+    }
+    write_json(record, Path(out_dir) / POINT_JSON)
+    log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
+    return {"status": "failed", "point_key": key}
+
+
 def run_grid(experiment: str, grid: dict[str, list], directory: Path | str,
              overrides: list[str] | tuple[str, ...] = ()) -> Path:
     """Run a preset's points in this process, one job folder each, as ``alignsim -m`` would.
