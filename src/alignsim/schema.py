@@ -157,7 +157,7 @@ class AlignmentConf:
     affinity: float = 1.0
     relations: float = 1.0
     exposure: float = 2.0
-    compliance: float = 1.2
+    compliance: float = 1.6
     temperature: float = 1.5
     inertia: float = 0.05
     hedging: float = 2.0
