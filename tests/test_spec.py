@@ -62,7 +62,7 @@ def test_allowed_and_cost_follow_the_users_lists(default_spec) -> None:
     assert np.all(s.cost[:, 0] == 0)
     halt = s.action_index("pipeline_halt")
     assert [s.actors[i] for i in np.flatnonzero(s.allowed[:, halt])] == ["russia"]
-    assert s.cost[s.actor_index("russia"), halt] == pytest.approx(0.02)
+    assert s.cost[s.actor_index("russia"), halt] == pytest.approx(0.30)
     assert s.punitive[halt] and s.punitive.sum() == 1
     refusal = s.action_index("recognition_refusal")
     assert [s.actors[i] for i in np.flatnonzero(s.allowed[:, refusal])] == ["kazakhstan"]

@@ -644,11 +644,15 @@ def indices_figure(analysis: Analysis):
         hues = ["S1 (first order)", "ST (total)"]
         sns.barplot(data=long, x="value", y="parameter", hue="index", order=order,
                     hue_order=hues, palette=["#55a868", "#c44e52"], ax=ax)
-        for cont, h in zip(ax.containers, hues, strict=False):
+        for k, h in enumerate(hues):
+            # bars of hue k sit at row i + offset (seaborn dodges two hues by +-0.2); place the
+            # intervals by row rather than by drawn bar, since NaN indices (a constant output
+            # at tiny N) draw no bar
             sub = long[long["index"] == h].set_index("parameter").loc[order]
-            ys = [bar.get_y() + bar.get_height() / 2 for bar in cont]
-            ax.errorbar(sub["value"], ys, xerr=sub["conf"], fmt="none", ecolor="black",
-                        capsize=2, lw=0.8)
+            ys = np.arange(len(order)) + (-0.2 if k == 0 else 0.2)
+            ok = np.isfinite(sub["value"].to_numpy()) & np.isfinite(sub["conf"].to_numpy())
+            ax.errorbar(sub["value"].to_numpy()[ok], ys[ok], xerr=sub["conf"].to_numpy()[ok],
+                        fmt="none", ecolor="black", capsize=2, lw=0.8)
         ax.axvline(0, color="grey", lw=0.6)
         ax.set(title=f"Sobol indices: {o}", xlabel=f"index ({analysis.settings.conf_level:.0%} CI)",
                ylabel="")
