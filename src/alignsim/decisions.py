@@ -100,13 +100,19 @@ def _lookahead(
     r = state.replicates
     c = len(ci)
     kinds = {RULE_TABLE[spec.rules[i]].belief for i in set(ci.tolist())}
-    expect = {k: expected_effects(spec, memory.beliefs(k, spec)) for k in kinds}  # (R, N, D)
-    delta = np.empty((r, c, spec.layout.size))
-    for k, e in expect.items():
-        sel = np.array([RULE_TABLE[spec.rules[i]].belief == k for i in ci])
-        others = e.sum(axis=1, keepdims=True) - e[:, ci[sel], :]  # (R, c_k, D)
-        delta[:, sel, :] = others + spec.effects[ci[sel], ca[sel]][None, :, :]
-    delta += spec.event_effects[t][None, None, :]
+    own = spec.effects[ci, ca] + spec.event_effects[t][None, :]  # (c, D)
+    if len(kinds) == 1:  # everyone holds the same belief model: build in place
+        e = _believed_effects(spec, memory, kinds.pop())  # (R, N, D)
+        delta = e[:, ci, :]  # a copy (fancy indexing): the believed own move, to remove
+        np.subtract(e.sum(axis=1)[:, None, :], delta, out=delta)
+        delta += own[None, :, :]
+    else:
+        delta = np.empty((r, c, spec.layout.size))
+        for k in kinds:
+            e = _believed_effects(spec, memory, k)
+            sel = np.array([RULE_TABLE[spec.rules[i]].belief == k for i in ci])
+            others = e.sum(axis=1, keepdims=True) - e[:, ci[sel], :]  # (R, c_k, D)
+            delta[:, sel, :] = others + own[None, sel, :]
     tiled = state.repeat(c)
     nxt, view = advance(tiled, delta.reshape(r * c, -1), spec)
     acts = np.repeat(memory.last, c, axis=0)
@@ -114,6 +120,18 @@ def _lookahead(
     acts[rows, np.tile(ci, r)] = np.tile(ca, r)
     u = payoffs(nxt, acts, spec, view).reshape(r, c, spec.n_actors)
     return u[:, np.arange(c), ci]
+
+
+def _believed_effects(spec: Spec, memory: Memory, kind: str) -> np.ndarray:
+    """Belief-weighted effect vector of each actor, ``(R, N, D)``.
+
+    For ``last`` beliefs (one-hot) this is a gather of each actor's last action's effects, which
+    equals the belief-weighted sum exactly (the other terms are exact zeros) at a fraction of
+    the cost of the weighted sum.
+    """
+    if kind == "last":
+        return spec.effects[np.arange(spec.n_actors)[None, :], memory.last]
+    return expected_effects(spec, memory.beliefs(kind, spec))
 
 
 def decide_actor(
