@@ -275,8 +275,8 @@ def model_params() -> dict[str, Any]:
         "coercion_appetite": Slider(
             "Russia's appetite for coercion", d.coercion_appetite, 0.0, 0.5, 0.005
         ),
-        "fund_az_bn": Slider("Azerbaijan fund (USD bn)", d.funds["fund_az_bn"], 0.0, 3.0, 0.05),
-        "fund_tr_bn": Slider("Türkiye fund (USD bn)", d.funds["fund_tr_bn"], 0.0, 3.0, 0.05),
+        "fund_az_bn": Slider("Azerbaijan fund (USD bn)", d.funds["fund_az_bn"], 0.0, 5.0, 0.05),
+        "fund_tr_bn": Slider("Türkiye fund (USD bn)", d.funds["fund_tr_bn"], 0.0, 5.0, 0.05),
         "fund_cn_bn": Slider("China fund (USD bn)", d.funds["fund_cn_bn"], 0.0, 5.0, 0.05),
         "fund_eu_bn": Slider("EU fund (USD bn)", d.funds["fund_eu_bn"], 0.0, 5.0, 0.05),
         "temperature": Slider("Logit temperature", d.temperature, 0.0005, 0.05, 0.0005),
