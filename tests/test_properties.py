@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from alignsim import dynamics
 from alignsim.ensemble import run_ensemble
 from alignsim.schema import Config, ScenarioConf
-from alignsim.spec import Spec, compile_spec
+from alignsim.spec import DYNAMICS_RATES, Spec, compile_spec
 from alignsim.state import State, initial_state
 
 SETTINGS = settings(
@@ -28,18 +28,7 @@ SETTINGS = settings(
 )
 RULES = ("logit", "best_response", "fictitious_play", "roth_erev")
 ALIGN_WEIGHTS = ("econ", "security", "affinity", "relations", "exposure", "compliance", "hedging")
-RATES = (
-    "share_adjustment",
-    "investment_reversion",
-    "relations_reversion",
-    "affinity_reversion",
-    "security_reversion",
-    "threat_prior",
-    "threat_learning",
-    "threat_decay",
-    "halt_grievance",
-    "defiance_decay",
-)
+RATES = DYNAMICS_RATES
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 weight = st.floats(0.0, 10.0, allow_nan=False)

@@ -172,6 +172,20 @@ def _check_name(key: str, name: str, allowed: Iterable[str], what: str) -> str:
     return name
 
 
+# world.dynamics fields that are rates or probabilities per month, each in [0, 1]
+DYNAMICS_RATES = (
+    "share_adjustment",
+    "investment_reversion",
+    "relations_reversion",
+    "affinity_reversion",
+    "security_reversion",
+    "threat_prior",
+    "threat_learning",
+    "threat_decay",
+    "halt_grievance",
+    "defiance_decay",
+)
+
 PAYOFF_TERMS = (
     "align",
     "utility",
@@ -284,18 +298,7 @@ def compile_spec(cfg: Config) -> Spec:
             "world.dynamics.investment_scale_bn", d.investment_scale_bn, 1e-9, None
         ),
     }
-    for name in (
-        "share_adjustment",
-        "investment_reversion",
-        "relations_reversion",
-        "affinity_reversion",
-        "security_reversion",
-        "threat_prior",
-        "threat_learning",
-        "threat_decay",
-        "halt_grievance",
-        "defiance_decay",
-    ):
+    for name in DYNAMICS_RATES:
         dyn[name] = _check_range(f"world.dynamics.{name}", getattr(d, name), 0.0, 1.0)
     _check_range("world.oil_exports_mt_per_year", w.oil_exports_mt_per_year, 1e-9, None)
     _check_range("world.oil_revenue_bn_per_month", w.oil_revenue_bn_per_month, 0.0, None)
