@@ -335,7 +335,8 @@ PAYOFFS_HEADER = """\
 # @package _global_
 # Calibrated payoffs: the lead's default payoffs with the parameters fitted by
 # `alignsim-calibrate` to the 2022–2023 patterns of conf/validation/{vname}.yaml
-# (docs/validation.md). Use as `payoffs=calibrated`.
+# (docs/validation.md). Use as `payoffs=calibrated`. Units and sources of every value are those
+# of conf/payoffs/default.yaml (the values not listed as fitted below are its defaults).
 #
 # Why `@package _global_`: a payoffs group file normally fills `payoffs:` only; this one also
 # carries the fitted parameters that live outside `payoffs` (listed under "non-payoff keys"
