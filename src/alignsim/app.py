@@ -46,7 +46,7 @@ from mesa.visualization.utils import update_counter
 
 from alignsim.model import AlignmentModel
 from alignsim.schema import Config
-from alignsim.spec import ConfigError, Spec, compile_spec
+from alignsim.spec import ConfigError, Spec, compile_spec, rebalanced_routes
 
 matplotlib.use("Agg")
 
@@ -159,22 +159,19 @@ def overrides_for(
     The CPC share moves the balancing route (eastward to China) the other way so that export
     shares still sum to one; the balancing route's capacity is set to its new share, otherwise
     the route dynamics (alternatives full, CPC takes the rest) would pull the shares straight
-    back to the configured ones in the first months.
+    back to the configured ones in the first months (``spec.rebalanced_routes``, shared with the
+    sweep presets).
     """
-    d = defaults()
     if scenario_name not in SCENARIOS:
         raise ConfigError(
             "scenario", f"unknown scenario {scenario_name!r}; allowed: " + ", ".join(SCENARIOS)
         )
-    if not 0.0 <= cpc_share <= d.max_cpc_share + 1e-9:
-        raise ConfigError("cpc_share", f"must be in [0, {d.max_cpc_share:g}], got {cpc_share:g}")
-    balance = max(0.0, 1.0 - d.fixed_route_share - cpc_share)
+    routes = _compose(()).world.routes  # the configured routes (cached)
     out = [
         f"scenario={scenario_name}",
         f"seed={seed}",
-        f"world.routes.{SWING_ROUTE}.share={cpc_share:.6g}",
-        f"world.routes.{BALANCING_ROUTE}.share={balance:.6g}",
-        f"world.routes.{BALANCING_ROUTE}.capacity={balance:.6g}",
+        *(f"world.routes.{k}={v:.6g}" for k, v in
+          rebalanced_routes(routes, SWING_ROUTE, cpc_share, BALANCING_ROUTE, "cpc_share").items()),
         f"actions.pipeline_halt.effects.halt.{SWING_ROUTE}.severity={halt_severity:.6g}",
         f"payoffs.actors.russia.punish={coercion_appetite:.6g}",
         f"policy.temperature={temperature:.6g}",

@@ -15,7 +15,7 @@ import numpy as np
 
 from alignsim.calendar import Month, parse_month
 from alignsim.policies import RULES
-from alignsim.schema import Config, EffectsConf
+from alignsim.schema import Config, EffectsConf, RouteConf
 
 SHARE_TOL = 1e-6
 
@@ -198,6 +198,25 @@ PAYOFF_TERMS = (
     "punish",
     "cost",
 )
+
+
+def rebalanced_routes(
+    routes: Mapping[str, RouteConf], route: str, share: float, balance: str, key: str
+) -> dict[str, float]:
+    """Set one route's starting share, the ``balance`` route taking the difference.
+
+    Returns the dotted settings under ``world.routes`` (``"<route>.share"``, ``"<balance>.share"``,
+    ``"<balance>.capacity"``) so that callers can apply them to a config or turn them into Hydra
+    overrides (the sweep presets, the seminar page). The balancing route's capacity is set to its
+    new share: the route dynamics fill alternatives up to capacity, so a larger capacity would
+    pull the shares straight back toward the configured ones.
+    """
+    _check_name(f"{key}.route", route, routes, "route")
+    _check_name(f"{key}.balance", balance, [r for r in routes if r != route], "route")
+    pool = routes[route].share + routes[balance].share
+    value = _check_range(key, share, 0.0, pool + SHARE_TOL)
+    rest = max(pool - value, 0.0)
+    return {f"{route}.share": value, f"{balance}.share": rest, f"{balance}.capacity": rest}
 
 
 def compile_spec(cfg: Config) -> Spec:

@@ -41,7 +41,7 @@ from alignsim.errors import error_line
 from alignsim.metrics import axis_crossing_step, band, leader, tipping_step
 from alignsim.results import write_json, write_parquet
 from alignsim.schema import Config
-from alignsim.spec import ConfigError, compile_spec
+from alignsim.spec import ConfigError, compile_spec, rebalanced_routes
 
 log = logging.getLogger(__name__)
 
@@ -168,24 +168,16 @@ def apply_experiment(config: Config, exp: Experiment) -> Config:
     config = copy.deepcopy(config)
     routes = config.world.routes
     if exp.cpc_share is not None:
-        if "cpc" not in routes:
-            raise ConfigError("experiment.cpc_share", "the world has no route 'cpc'")
-        if exp.balance_route not in routes or exp.balance_route == "cpc":
-            raise ConfigError("experiment.balance_route",
-                              f"must be a route other than cpc; allowed: "
-                              f"{', '.join(r for r in routes if r != 'cpc')}")
-        value = float(exp.cpc_share)
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError("experiment.cpc_share", f"must be in [0, 1], got {value}")
-        pool = routes["cpc"].share + routes[exp.balance_route].share
-        rest = pool - value
-        if rest < -1e-9:
+        try:
+            value = float(exp.cpc_share)
+        except (TypeError, ValueError):
             raise ConfigError("experiment.cpc_share",
-                              f"must be <= {pool:g} (cpc + {exp.balance_route} at the start)")
-        routes["cpc"].share = value
-        bal = routes[exp.balance_route]
-        bal.share = max(rest, 0.0)
-        bal.capacity = max(bal.capacity, bal.share)
+                              f"must be a fraction of exports, got {exp.cpc_share!r}") from None
+        settings = rebalanced_routes(routes, "cpc", value, exp.balance_route,
+                                     "experiment.cpc_share")
+        for dotted, v in settings.items():
+            name, attr = dotted.split(".")
+            setattr(routes[name], attr, v)
     if exp.rift is not None:
         rift = float(exp.rift)
         if rift < 0:
