@@ -138,7 +138,7 @@ def test_demo_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> Non
             demo.main(argv)
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and err[0].startswith("alignsim: error:"), err
+        assert len(err) == 1 and err[0].startswith("alignsim-demo: error:"), err
     cmd = demo.command("127.0.0.1", 8123)
     assert cmd[1:5] == ["-m", "solara", "run", demo.APP] and "--production" in cmd
     assert cmd[cmd.index("--port") + 1] == "8123"

@@ -15,6 +15,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+# Failed points of the sweeps this process ran. The callback runs in the parent process under
+# every launcher, so ``alignsim.cli.main`` reads it to end a sweep with failures non-zero.
+FAILED_POINTS: list[str] = []
+
 
 class SweepReport(Callback):
     """Build ``results.parquet``, ``failures.csv`` and the figures at the end of a sweep.
@@ -37,3 +41,7 @@ class SweepReport(Callback):
             print(f"alignsim: error: {exc.key}: {exc.message}", file=sys.stderr)
             return
         print(format_report(sweep), flush=True)
+        for _, f in sweep.failures.iterrows():
+            line = f"point failed ({f['job']}: {f['overrides']}): {f['error']}"
+            FAILED_POINTS.append(line)
+            print(f"alignsim: error: {line}", file=sys.stderr)

@@ -53,6 +53,11 @@ def task(cfg: DictConfig) -> object:
 
 def main() -> None:
     run_hydra_cli(task)
+    failed = sys.modules.get("alignsim.callbacks")
+    if failed is not None and failed.FAILED_POINTS:  # the others' results are kept and reported
+        print(f"alignsim: {len(failed.FAILED_POINTS)} point(s) of the sweep failed "
+              "(see the lines above and failures.csv)", file=sys.stderr)
+        sys.exit(2)
     if _BAD_JOBS:  # the sweep went on, but its input was not all good: say so in the status
         print(f"alignsim: {len(_BAD_JOBS)} job(s) had bad input (see the lines above)",
               file=sys.stderr)

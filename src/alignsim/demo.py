@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -24,7 +25,7 @@ DEFAULT_PORT = 8765  # Solara's usual port
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (house style), no usage dump
-        sys.stderr.write(f"alignsim: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
 
 
@@ -39,8 +40,16 @@ def _port(text: str) -> int:
 
 
 def _host(text: str) -> str:
+    """A host this machine can bind to: an address, or a name that resolves (e.g. localhost)."""
     if not text.strip() or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"must be a host name or address, got {text!r}")
+    try:
+        socket.getaddrinfo(text, None)
+    except (socket.gaierror, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an address or a name that resolves here "
+            "(e.g. 127.0.0.1, 0.0.0.0, localhost)"
+        ) from None
     return text
 
 

@@ -316,8 +316,16 @@ def format_report(sweep: Sweep) -> str:
     return "\n".join(lines)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with the project's error convention: one line, exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="alignsim-report",
         description="Rebuild results.parquet, failures and figures of an experiment sweep folder.")
     parser.add_argument("directory", metavar="DIR", help="the sweep folder (hydra.sweep.dir)")

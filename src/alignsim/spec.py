@@ -214,7 +214,10 @@ def rebalanced_routes(
     _check_name(f"{key}.route", route, routes, "route")
     _check_name(f"{key}.balance", balance, [r for r in routes if r != route], "route")
     pool = routes[route].share + routes[balance].share
-    value = _check_range(key, share, 0.0, pool + SHARE_TOL)
+    value = _check_range(key, share, 0.0, None)
+    if value > pool + SHARE_TOL:
+        raise ConfigError(key, f"must be <= {pool:g} ({route} + {balance} at the start), "
+                               f"got {value:g}")
     rest = max(pool - value, 0.0)
     return {f"{route}.share": value, f"{balance}.share": rest, f"{balance}.capacity": rest}
 
