@@ -403,13 +403,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ``calibration.json`` + ``calibrated.yaml`` to the output dir (and to ``--write PATH``)."""
     from omegaconf import OmegaConf
 
-    from alignsim.errors import bad_input
+    from alignsim.errors import bad_input, check_writable, help_requested
     from alignsim.hydra_store import compose_dictconfig, to_config
     from alignsim.patterns import load_validation
     from alignsim.results import atomic_write, write_json
     from alignsim.validate import format_table, run_validation, split_args
 
     words = list(sys.argv[1:] if argv is None else argv)
+    help_requested(words, PROG, main.__doc__)
     write_to = None
     if "--write" in words:
         i = words.index("--write")
@@ -419,6 +420,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         words = words[:i] + words[i + 2:]
     try:
         args = split_args(words)
+        # fail before the fit, not after it, if the results could not be written
+        if args.out:
+            check_writable("--out", args.out)
+        if write_to is not None:
+            check_writable("--write", write_to, is_file=True)
         vconf = load_validation(args.validation_name, args.validation_overrides)
         overrides = list(args.hydra)
         if not any(w.lstrip("+").startswith("months=") for w in overrides):

@@ -66,15 +66,49 @@ def bad_input(exc: BaseException, prog: str = "alignsim") -> NoReturn:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def help_requested(argv: list[str], prog: str, doc: str | None) -> None:
+    """``-h``/``--help`` among the words: print the tool's docstring and exit 0.
+
+    Tools that take Hydra overrides must answer help before Hydra sees the words (Hydra would
+    parse ``--help`` as an override, or print its own help with the tool's internal overrides).
+    """
+    if "-h" in argv or "--help" in argv:
+        print(f"usage: {prog} [Hydra overrides ...]\n\n{(doc or '').strip()}")
+        sys.exit(0)
+
+
+def check_writable(key: str, path: str | os.PathLike, *, is_file: bool = False) -> None:
+    """Fail now, not after the run, if results could not be written to ``path``.
+
+    Probes the nearest existing folder (creating nothing at ``path``) with a temporary file.
+    """
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path).expanduser().absolute()
+    folder = target.parent if is_file else target
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(key, f"{folder} exists and is not a folder")
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ConfigError(key, f"cannot write under {probe} ({exc.strerror or exc})") from None
+
+
 def run_hydra_cli(task: Callable[[], object], prog: str = "alignsim") -> None:
     """Run a ``@hydra.main`` function so that bad input ends in one line and exit status 2."""
+    import yaml  # a config file that does not parse: say which, in one line
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         task()
-    except (ConfigError, OmegaConfBaseException, HydraException) as exc:
+    except (ConfigError, OmegaConfBaseException, HydraException, yaml.YAMLError) as exc:
         bad_input(exc, prog)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -233,14 +233,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    from alignsim.errors import bad_input, run_hydra_cli
+    from alignsim.errors import bad_input, check_writable, help_requested, run_hydra_cli
     from alignsim.hydra_store import conf_dir, register, to_config
     from alignsim.patterns import load_validation
     from alignsim.runner import discard_output_dir
 
     words = list(sys.argv[1:] if argv is None else argv)
+    help_requested(words, PROG, sys.modules[__name__].__doc__)
     try:
         args = split_args(words)
+        if args.out:
+            check_writable("--out", args.out)
         vconf = load_validation(args.validation_name, args.validation_overrides)
     except ConfigError as exc:
         bad_input(exc, PROG)
