@@ -6,7 +6,7 @@ the last expression of a cell). What is here and why:
 * :class:`SeminarModel` — the Mesa driver with *flat* keyword arguments. SolaraViz's Reset
   rebuilds the model with ``type(model)(**params)`` from the sidebar controls, so every control
   must be an ``__init__`` keyword. Each parameter set is turned into Hydra overrides of ``conf/``
-  and composed once (cached: composing costs ~100 ms, and Hydra's global state must not be
+  and composed once (cached: composing costs ~0.6 s here, and Hydra's global state must not be
   entered by two sessions at once, hence the lock).
 * Panels (:class:`SpherePanel`, :class:`AxisPanel`, :class:`RoutePanel`, :class:`NetworkPanel`)
   and :func:`log_html` — plain objects and functions of a model, so the benchmark and the tests

@@ -234,12 +234,6 @@ def _revert(x: np.ndarray, base: np.ndarray, rate: float, lo: float, hi: float |
     return x
 
 
-def outlook(state: State, spec: Spec) -> Outlook:
-    utility, exposure = sphere_utility(state, spec)
-    tension = partner_tension(state.relations, spec.relations0, spec.swing)
-    return Outlook(utility, exposure, tension)
-
-
 # ------------------------------------------------------------------------------ payoffs
 def payoffs(
     state: State, actions: np.ndarray, spec: Spec, view: Outlook | None = None

@@ -60,8 +60,7 @@ class Trajectory:
     @property
     def axis(self) -> np.ndarray:
         """The headline axis ``w_turkic - w_russian`` (``world.axis_*``), ``(T+1, R)``."""
-        pos, neg = self.spec.axis_pair
-        return self.alignment[..., pos] - self.alignment[..., neg]
+        return self.spec.axis_of(self.alignment)
 
 
 class Recorder:

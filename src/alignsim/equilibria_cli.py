@@ -74,8 +74,7 @@ def report(cfg, date_text: str | None) -> str:
     t0 = time.perf_counter()
     state, rep = replay_state(spec, cfg.seed, t, replicates=int(cfg.replicates))
     t_replay = time.perf_counter() - t0
-    axis = float(state.alignment[0, spec.spheres.index("turkic")]
-                 - state.alignment[0, spec.spheres.index("russian")])
+    axis = float(spec.axis_of(state.alignment)[0])
     out.append(f"Stage game at {when} — scenario {cfg.scenario.name}, seed {cfg.seed}, "
                f"replicate {rep} (median axis of {cfg.replicates}; replay {t_replay:.2f} s)")
     shares = ", ".join(f"{s} {w:.3f}" for s, w in zip(spec.spheres, state.alignment[0],

@@ -73,10 +73,7 @@ def to_config(cfg: DictConfig) -> Config:
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> Config:
     """Compose ``conf/`` with command-line style overrides (tests, notebooks, the demo)."""
-    register()
-    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name, overrides=list(overrides))
-    return to_config(cfg)
+    return to_config(compose_dictconfig(overrides, config_name))
 
 
 def compose_dictconfig(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:

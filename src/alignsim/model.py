@@ -12,6 +12,7 @@ For the same ``config.seed`` and ``replicate`` it gives exactly the trajectory o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import mesa
@@ -82,9 +83,7 @@ class AlignmentModel(mesa.Model):
 
     @property
     def axis(self) -> float:
-        pos, neg = self.spec.axis_pair
-        w = self.state.alignment[0]
-        return float(w[pos] - w[neg])
+        return float(self.spec.axis_of(self.state.alignment)[0])
 
     @property
     def finished(self) -> bool:
@@ -123,7 +122,7 @@ class AlignmentModel(mesa.Model):
         tr = self.recorder.trajectory(np.array([self.replicate]))
         t = self.month
         return Trajectory(
-            spec=self.spec.__class__(**{**self.spec.__dict__, "months": t}),
+            spec=dataclasses.replace(self.spec, months=t),
             replicate_ids=tr.replicate_ids,
             alignment=tr.alignment[: t + 1],
             share=tr.share[: t + 1],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -59,8 +60,8 @@ class Layout:
             ("halt_load", k),
         ]
 
-    @property
-    def slices(self) -> dict[str, slice]:
+    @cached_property
+    def slices(self) -> dict[str, slice]:  # read on every transition: computed once
         out, start = {}, 0
         for name, size in self._sizes():
             out[name] = slice(start, start + size)
@@ -152,6 +153,11 @@ class Spec:
 
     def sphere_of(self, actor: int) -> int:
         return int(self.actor_sphere[actor])
+
+    def axis_of(self, alignment: np.ndarray) -> np.ndarray:
+        """The headline axis ``w[axis_positive] - w[axis_negative]`` of alignments ``(..., S)``."""
+        pos, neg = self.axis_pair
+        return alignment[..., pos] - alignment[..., neg]
 
 
 # --------------------------------------------------------------------------------- checks

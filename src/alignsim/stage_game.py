@@ -185,8 +185,7 @@ def replay_state(spec: Spec, seed: int, t: int, replicates: int = 1) -> tuple[St
     state, memory = initial_state(spec, replicates), Memory.initial(spec, replicates)
     for m in range(int(t)):
         state, memory, *_ = month_step(state, memory, spec, m, uniforms[:, m])
-    s = spec.spheres
-    axis = state.alignment[:, s.index("turkic")] - state.alignment[:, s.index("russian")]
+    axis = spec.axis_of(state.alignment)
     r = int(np.argsort(axis, kind="stable")[(replicates - 1) // 2])
     return state.take([r]), r
 

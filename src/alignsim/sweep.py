@@ -1,8 +1,9 @@
 """One parameter point of an experiment sweep (``alignsim -m +experiment=NAME``).
 
-Why one point per Hydra job, many replicates per point: a Hydra job costs 150–300 ms here while
-the ensemble driver steps all replicates of a point at once; one replicate per job would spend
-most of a sweep in Hydra.
+Why one point per Hydra job, many replicates per point: a Hydra job costs about 1 s here (the
+config is composed twice per job; measured in experiments/README.md, "Speed") while the ensemble
+driver steps all replicates of a point at once; one replicate per job would spend most of a
+sweep in Hydra.
 
 Why seeds from a hash of the point: replicate ``r`` of a point runs on
 ``SeedSequence(seed, spawn_key=(point_key, r))`` where ``point_key`` is a stable hash of the job's
