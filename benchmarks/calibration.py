@@ -13,10 +13,10 @@ import json
 import sys
 import time
 
-from alignsim.calibrate import calibrate, get_config_value, set_config_value
-from alignsim.hydra_store import compose_config, conf_dir
-from alignsim.patterns import load_validation
-from alignsim.validate import format_table, run_validation
+from alignsim.config import compose_config, conf_dir
+from alignsim.validation.calibrate import calibrate, get_config_value, set_config_value
+from alignsim.validation.patterns import load_validation
+from alignsim.validation.validate import format_table, run_validation
 
 
 def holdout(v) -> dict:

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from alignsim.app import PageViews, SeminarModel
+from alignsim.demo.app import PageViews, SeminarModel
 from alignsim.model import AlignmentModel
 
 

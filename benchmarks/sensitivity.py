@@ -12,8 +12,13 @@ import json
 import os
 import time
 
-from alignsim.hydra_store import compose_dictconfig
-from alignsim.sensitivity import format_tables, load_settings, rank_parameters, run_analysis
+from alignsim.config import compose_dictconfig
+from alignsim.validation.sensitivity import (
+    format_tables,
+    load_settings,
+    rank_parameters,
+    run_analysis,
+)
 
 
 def main() -> None:

@@ -18,11 +18,11 @@ import time
 
 import numpy as np
 
-from alignsim.equilibrium import logit_qre, pure_nash, pure_nash_numpy, to_gambit
-from alignsim.hydra_store import compose_config
-from alignsim.spec import compile_spec
-from alignsim.stage_game import _QRE_CACHE, build_stage_game, qre_expected_payoffs
-from alignsim.state import initial_state
+from alignsim.config import compose_config
+from alignsim.game.equilibrium import logit_qre, pure_nash, pure_nash_numpy, to_gambit
+from alignsim.game.stage_game import _QRE_CACHE, build_stage_game, qre_expected_payoffs
+from alignsim.kernel.spec import compile_spec
+from alignsim.kernel.state import initial_state
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

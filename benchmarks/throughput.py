@@ -12,10 +12,10 @@ import argparse
 import json
 import time
 
+from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.hydra_store import compose_config
+from alignsim.kernel.spec import compile_spec
 from alignsim.model import AlignmentModel
-from alignsim.spec import compile_spec
 
 
 def main() -> None:

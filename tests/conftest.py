@@ -19,9 +19,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from alignsim.hydra_store import compose_config
-from alignsim.schema import Config, ScenarioConf
-from alignsim.spec import Spec, compile_spec
+from alignsim.config import compose_config
+from alignsim.kernel.schema import Config, ScenarioConf
+from alignsim.kernel.spec import Spec, compile_spec
 
 BIN = Path(sys.executable).parent
 

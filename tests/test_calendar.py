@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignsim.calendar import Month, parse_month
+from alignsim.kernel.calendar import Month, parse_month
 
 months = st.builds(Month, st.integers(1900, 2200), st.integers(1, 12))
 

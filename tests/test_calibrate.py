@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from alignsim.calibrate import (
+from alignsim.config import compose_config, conf_dir
+from alignsim.ensemble import run_ensemble
+from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.validation.calibrate import (
     CalibrationResult,
     Objective,
     calibrate,
@@ -24,10 +27,12 @@ from alignsim.calibrate import (
     set_config_value,
     truncate_spec,
 )
-from alignsim.ensemble import run_ensemble
-from alignsim.hydra_store import compose_config, conf_dir
-from alignsim.patterns import CalibrationConf, ParameterConf, PatternConf, load_validation
-from alignsim.spec import ConfigError, compile_spec
+from alignsim.validation.patterns import (
+    CalibrationConf,
+    ParameterConf,
+    PatternConf,
+    load_validation,
+)
 
 CAP = "actions.route_diversification.effects.capacity.middle_corridor"
 INERTIA = "payoffs.alignment.inertia"

@@ -11,8 +11,9 @@ import inspect
 import numpy as np
 import pytest
 
-from alignsim import app, demo
-from alignsim.spec import ConfigError
+from alignsim.demo import app
+from alignsim.demo import serve as demo
+from alignsim.kernel.spec import ConfigError
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def _demo_command(port: int) -> list[str]:
     found = shutil.which("alignsim-demo")
     if found:
         return [found, "--port", str(port)]
-    return [sys.executable, "-m", "alignsim.demo", "--port", str(port)]
+    return [sys.executable, "-m", "alignsim.demo.serve", "--port", str(port)]
 
 
 @pytest.fixture(scope="module")

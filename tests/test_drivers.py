@@ -12,11 +12,12 @@ import copy
 import numpy as np
 import pytest
 
-from alignsim.ensemble import Trajectory, replicate_uniforms, run_ensemble
-from alignsim.hydra_store import compose_config
+from alignsim.config import compose_config
+from alignsim.ensemble import Trajectory, run_ensemble
+from alignsim.kernel.schema import Config, ScenarioConf
+from alignsim.kernel.spec import compile_spec
+from alignsim.kernel.step import replicate_uniforms
 from alignsim.model import AlignmentModel
-from alignsim.schema import Config, ScenarioConf
-from alignsim.spec import compile_spec
 
 ARRAYS = ("alignment", "share", "capacity", "threat", "investment", "relations", "pain",
           "actions", "payoffs")

@@ -13,9 +13,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from alignsim import dynamics
-from alignsim.decisions import Memory, expected_payoffs
-from alignsim.policies import (
+from alignsim.kernel import dynamics
+from alignsim.kernel.decisions import Memory, expected_payoffs
+from alignsim.kernel.policies import (
     RULES,
     best_response_probabilities,
     choose,
@@ -24,8 +24,8 @@ from alignsim.policies import (
     reinforce,
     sample,
 )
-from alignsim.spec import Spec, compile_spec
-from alignsim.state import State, initial_state
+from alignsim.kernel.spec import Spec, compile_spec
+from alignsim.kernel.state import State, initial_state
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from alignsim.equilibria_cli import main, qre_lambdas, split_args
+from alignsim.game.cli import main, qre_lambdas, split_args
 
 
 def test_reports_pure_qre_and_slice_equilibria_at_a_date(capsys):
@@ -48,7 +48,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
 
 def test_entry_point_exit_status():
     proc = subprocess.run(
-        [sys.executable, "-m", "alignsim.equilibria_cli", "+date=1999-01"],
+        [sys.executable, "-m", "alignsim.game.cli", "+date=1999-01"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2

@@ -1,4 +1,4 @@
-"""Tests for alignsim.equilibrium: textbook games with known equilibria, QRE
+"""Tests for alignsim.game.equilibrium: textbook games with known equilibria, QRE
 properties, the numpy cross-check and input validation."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from alignsim.equilibrium import (
+from alignsim.game.equilibrium import (
     Equilibrium,
     StageGame,
     expected_payoffs,
@@ -213,7 +213,7 @@ def test_qre_symmetric_chicken_past_bifurcation(chicken: StageGame) -> None:
 
 def test_numpy_continuation_matches_gambit() -> None:
     """The fallback tracer and Gambit agree where both work (generic game)."""
-    from alignsim.equilibrium import _continue_branch
+    from alignsim.game.equilibrium import _continue_branch
 
     rng = np.random.default_rng(11)
     game = StageGame.from_payoffs(rng.normal(size=(3, 2, 3, 2)))

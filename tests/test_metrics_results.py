@@ -19,9 +19,9 @@ import pytest
 
 from alignsim import metrics
 from alignsim.ensemble import Trajectory, run_ensemble
+from alignsim.kernel.spec import ConfigError
 from alignsim.results import atomic_write, timeseries_frame, write_json, write_parquet
 from alignsim.runner import discard_output_dir, format_summary, run_main_job
-from alignsim.spec import ConfigError
 
 R0 = [0.5, 0.2, 0.1, 0.2]  # russian, turkic, chinese, western
 

@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alignsim.calibrate import set_config_value
+from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.hydra_store import compose_config
-from alignsim.patterns import (
+from alignsim.kernel.schema import Config, RelationDelta
+from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.validation.calibrate import set_config_value
+from alignsim.validation.patterns import (
     PatternConf,
     evaluate,
     evaluate_all,
     load_validation,
     required_months,
 )
-from alignsim.schema import Config, RelationDelta
-from alignsim.spec import ConfigError, compile_spec
 
 R = 16
 VCONF = load_validation("default")

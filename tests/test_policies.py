@@ -9,11 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from alignsim.decisions import Memory, remember
+from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.hydra_store import compose_config
-from alignsim.model import AlignmentModel
-from alignsim.policies import (
+from alignsim.kernel.decisions import Memory, remember
+from alignsim.kernel.policies import (
     RULES,
     choose,
     logit_probabilities,
@@ -21,7 +20,8 @@ from alignsim.policies import (
     rule_temperature,
     sample,
 )
-from alignsim.spec import ConfigError, compile_spec
+from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.model import AlignmentModel
 
 Q = np.array([[0.30, 0.10, -np.inf, 0.25, 0.30]])  # two maximisers (0, 4), one disallowed
 ALLOWED = np.isfinite(Q[0])

@@ -14,11 +14,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alignsim import dynamics
 from alignsim.ensemble import run_ensemble
-from alignsim.schema import Config, ScenarioConf
-from alignsim.spec import DYNAMICS_RATES, Spec, compile_spec
-from alignsim.state import State, initial_state
+from alignsim.kernel import dynamics
+from alignsim.kernel.schema import Config, ScenarioConf
+from alignsim.kernel.spec import DYNAMICS_RATES, Spec, compile_spec
+from alignsim.kernel.state import State, initial_state
 
 SETTINGS = settings(
     max_examples=25,

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alignsim.hydra_store import compose_dictconfig
-from alignsim.sensitivity import (
+from alignsim.config import compose_dictconfig
+from alignsim.kernel.spec import ConfigError
+from alignsim.validation.sensitivity import (
     ModelEvaluator,
     Parameter,
     SpecVariants,
@@ -24,7 +25,6 @@ from alignsim.sensitivity import (
     run_analysis,
     sobol_indices,
 )
-from alignsim.spec import ConfigError
 
 TOY = (Parameter("x1", 0.0, 1.0), Parameter("x2", 0.0, 1.0), Parameter("x3", 0.0, 1.0))
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from omegaconf.errors import ValidationError
 
-from alignsim.calendar import Month
-from alignsim.hydra_store import compose_config
-from alignsim.schema import EventConf, RelationConf, RelationDelta, UseConf
-from alignsim.spec import ConfigError, compile_spec
+from alignsim.config import compose_config
+from alignsim.kernel.calendar import Month
+from alignsim.kernel.schema import EventConf, RelationConf, RelationDelta, UseConf
+from alignsim.kernel.spec import ConfigError, compile_spec
 
 
 # ------------------------------------------------------------------------------ structure
@@ -194,17 +194,17 @@ def _mutators():
         c.policy.rule = "tit_for_tat"
 
     def unknown_actor_rule(c):
-        from alignsim.schema import ActorPolicyConf
+        from alignsim.kernel.schema import ActorPolicyConf
 
         c.policy.actors["russia"] = ActorPolicyConf(rule="tit_for_tat")
 
     def policy_unknown_actor(c):
-        from alignsim.schema import ActorPolicyConf
+        from alignsim.kernel.schema import ActorPolicyConf
 
         c.policy.actors["mars"] = ActorPolicyConf(rule="logit")
 
     def payoff_unknown_actor(c):
-        from alignsim.schema import ActorPayoffConf
+        from alignsim.kernel.schema import ActorPayoffConf
 
         c.payoffs.actors["mars"] = ActorPayoffConf()
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alignsim.calendar import parse_month
-from alignsim.decisions import Memory, decide_actor, expected_payoffs
-from alignsim.dynamics import step_payoffs
+from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.equilibrium import (
+from alignsim.game.equilibrium import (
     StageGame,
     logit_qre,
     mixed_nash_2p,
@@ -18,10 +16,7 @@ from alignsim.equilibrium import (
     pure_nash_numpy,
     restrict,
 )
-from alignsim.hydra_store import compose_config
-from alignsim.policies import choose, rule_temperature
-from alignsim.spec import ConfigError, compile_spec
-from alignsim.stage_game import (
+from alignsim.game.stage_game import (
     build_stage_game,
     deviation_payoffs,
     dominant_actions,
@@ -31,6 +26,11 @@ from alignsim.stage_game import (
     replay_state,
     stage_payoffs,
 )
+from alignsim.kernel.calendar import parse_month
+from alignsim.kernel.decisions import Memory, decide_actor, expected_payoffs
+from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.policies import choose, rule_temperature
+from alignsim.kernel.spec import ConfigError, compile_spec
 
 
 def two_player(row: list[list[float]], col: list[list[float]]) -> StageGame:

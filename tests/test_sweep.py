@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alignsim.hydra_store import compose_dictconfig, to_config
-from alignsim.report import build_report, load_sweep
-from alignsim.spec import ConfigError, compile_spec
-from alignsim.sweep import (
+from alignsim.config import compose_dictconfig, to_config
+from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.sweeps.point import (
     Experiment,
     apply_experiment,
     point_key,
@@ -25,6 +24,7 @@ from alignsim.sweep import (
     point_params,
     run_point,
 )
+from alignsim.sweeps.report import build_report, load_sweep
 
 PRESETS = ("pipeline_leverage", "investment_race", "shootdown_shock")
 

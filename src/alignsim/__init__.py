@@ -1,10 +1,13 @@
 """alignsim: agent-based, game-theoretic models of a swing state's geopolitical alignment.
 
-Layers (imports only go downward):
-- kernel: ``calendar``, ``schema``, ``spec``, ``state``, ``dynamics``, ``policies``, ``decisions``
+Layers, as folders (imports only go downward; ``tests/test_layout.py`` enforces it):
+- ``kernel/``: ``calendar``, ``schema``, ``spec``, ``state``, ``dynamics``, ``policies``,
+  ``decisions``, ``step`` — pure NumPy, the single source of truth of the dynamics
 - drivers: ``ensemble`` (many replicates at once), ``model`` + ``agents`` (Mesa, one replicate)
-- analysis: ``metrics``, ``results``, ``plots``, ``equilibrium``
-- entry points: ``cli`` (Hydra), the demo app, experiment runners
+- ``game/`` (stage game, equilibria), ``validation/`` (patterns, validate, calibrate,
+  sensitivity), ``sweeps/`` (one point per job, gathering, report), ``demo/`` (page, server)
+- shared services: ``config`` (Hydra), ``metrics``, ``results``, ``plots``, ``errors``
+- entry points: ``cli`` + ``runner`` (the main job) and each folder's command
 """
 
 from importlib.metadata import PackageNotFoundError, version

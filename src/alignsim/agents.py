@@ -1,7 +1,7 @@
 """The actors as Mesa agents: each one weighs its options, chooses, then acts and explains why.
 
 Agents hold no dynamics of their own: an agent asks the kernel for the expected payoff of each
-of its actions (its own row of :func:`alignsim.decisions.expected_payoffs`), picks one by its
+of its actions (its own row of :func:`alignsim.kernel.decisions.expected_payoffs`), picks one by its
 decision rule with its own uniform draw, and reports what it did. The model resolves the joint
 move. This keeps the agents readable and guarantees the same trajectory as the ensemble driver.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from alignsim.decisions import decide_actor, expected_payoffs
+from alignsim.kernel.decisions import decide_actor, expected_payoffs
 
 if TYPE_CHECKING:
     from alignsim.model import AlignmentModel
@@ -46,7 +46,9 @@ class ActorAgent(mesa.Agent):
     def choose(self) -> None:
         """Weigh every allowed action by its expected payoff and pick one by the decision rule."""
         m = self.model
-        q = expected_payoffs(m.state, m.memory, m.spec, m.month, actors=[self.index])
+        q = expected_payoffs(
+            m.state, m.memory, m.spec, m.month, actors=[self.index], equilibrium=m.equilibrium
+        )
         u = m.uniforms[m.month, self.index : self.index + 1]
         choice, p = decide_actor(m.spec, self.index, q, m.memory, u)
         self.expected = q[0, self.index]

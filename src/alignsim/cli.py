@@ -13,10 +13,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from alignsim.config import conf_dir, register, to_config
 from alignsim.errors import bad_input, error_line, run_hydra_cli
-from alignsim.hydra_store import conf_dir, register, to_config
+from alignsim.kernel.spec import ConfigError
 from alignsim.runner import discard_output_dir, format_summary, run_main_job
-from alignsim.spec import ConfigError
 
 register()
 _BAD_JOBS: list[str] = []  # bad-input jobs of this process's multirun (basic launcher)
@@ -28,7 +28,7 @@ def task(cfg: DictConfig) -> object:
     try:
         config = to_config(cfg)
         if config.experiment is not None:
-            from alignsim.sweep import run_point
+            from alignsim.sweeps.point import run_point
 
             return run_point(config, cfg, out_dir)
         resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -39,7 +39,7 @@ def task(cfg: DictConfig) -> object:
             print(f"alignsim: error: {error_line(exc)}", file=sys.stderr)
             _BAD_JOBS.append(error_line(exc))
             if cfg.get("experiment") is not None:
-                from alignsim.sweep import record_failure
+                from alignsim.sweeps.point import record_failure
 
                 return record_failure(out_dir, exc)
             discard_output_dir(out_dir)
@@ -53,7 +53,7 @@ def task(cfg: DictConfig) -> object:
 
 def main() -> None:
     run_hydra_cli(task)
-    failed = sys.modules.get("alignsim.callbacks")
+    failed = sys.modules.get("alignsim.sweeps.callbacks")
     if failed is not None and failed.FAILED_POINTS:  # the others' results are kept and reported
         print(f"alignsim: {len(failed.FAILED_POINTS)} point(s) of the sweep failed "
               "(see the lines above and failures.csv)", file=sys.stderr)

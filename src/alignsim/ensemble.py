@@ -12,27 +12,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alignsim.decisions import (
-    Memory,
-    apply_forced,
-    decide_actor,
-    expected_payoffs,
-    remember,
-)
-from alignsim.dynamics import step_payoffs
-from alignsim.spec import Spec
-from alignsim.state import State, initial_state
+from alignsim.kernel.decisions import Memory, Valuation, uses_equilibrium
+from alignsim.kernel.spec import Spec
+from alignsim.kernel.state import State, initial_state
+from alignsim.kernel.step import month_step, replicate_uniforms
 
 
-def replicate_uniforms(
-    seed: int, replicates: range | list[int], months: int, actors: int, key: tuple[int, ...] = ()
-) -> np.ndarray:
-    """Uniforms ``(R, T, N)``: one per replicate, month and actor, from per-replicate streams."""
-    out = np.empty((len(replicates), months, actors))
-    for j, r in enumerate(replicates):
-        ss = np.random.SeedSequence(int(seed), spawn_key=(*map(int, key), int(r)))
-        out[j] = np.random.default_rng(ss).random((months, actors))
-    return out
+def equilibrium_valuation(spec: Spec) -> Valuation | None:
+    """The stage game's QRE valuation if some actor plays ``equilibrium``, else ``None``.
+
+    This is where the game layer is handed to the kernel: imported only when needed, so the other
+    rules never load pygambit, and the kernel never imports the layer above it.
+    """
+    if not uses_equilibrium(spec):
+        return None
+    from alignsim.game.stage_game import qre_expected_payoffs
+
+    return qre_expected_payoffs
+
 
 
 @dataclass
@@ -121,18 +118,6 @@ class Recorder:
         )
 
 
-def month_step(
-    state: State, memory: Memory, spec: Spec, t: int, u: np.ndarray
-) -> tuple[State, Memory, np.ndarray, np.ndarray, np.ndarray]:
-    """One simultaneous move of all actors in all replicates (choose all, then act all)."""
-    q = expected_payoffs(state, memory, spec, t)
-    chosen = np.empty((state.replicates, spec.n_actors), dtype=np.int64)
-    for i in range(spec.n_actors):
-        chosen[:, i], _ = decide_actor(spec, i, q, memory, u[:, i])
-    actions = apply_forced(spec, t, chosen)
-    nxt, realised = step_payoffs(state, actions, spec, t)
-    return nxt, remember(memory, actions, realised, q, spec), actions, realised, q
-
 
 CHUNK = 256  # replicates stepped together: keeps the candidate batch (~18 rows each) in cache
 
@@ -156,6 +141,7 @@ def run_ensemble(
     """
     ids = np.arange(first_replicate, first_replicate + replicates)
     rec = Recorder(spec, replicates, keep_expected)
+    equilibrium = equilibrium_valuation(spec)
     starts = range(0, replicates, max(int(chunk), 1))
     bar = None
     if progress:
@@ -173,7 +159,7 @@ def run_ensemble(
         sub.state(0, state)
         for t in range(spec.months):
             state, memory, actions, realised, q = month_step(
-                state, memory, spec, t, uniforms[:, t]
+                state, memory, spec, t, uniforms[:, t], equilibrium
             )
             sub.state(t + 1, state)
             sub.move(t, actions, realised, q)

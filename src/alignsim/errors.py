@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from alignsim.spec import ConfigError
+from alignsim.kernel.spec import ConfigError
 
 EXIT_BAD_INPUT = 2
 _MISSING_OPTION = re.compile(r"Could not find '([^']+)'")

@@ -69,7 +69,7 @@ def action_frequencies(traj: Trajectory) -> np.ndarray:
 
 def date_index(traj: Trajectory, year: int, month: int = 1) -> int:
     """Index of the state at the first day of ``year-month`` (clipped to the run)."""
-    from alignsim.calendar import Month
+    from alignsim.kernel.calendar import Month
 
     t = Month(year, month).index_from(traj.spec.start)
     return int(min(max(t, 0), traj.months))

@@ -2,8 +2,8 @@
 
 ``AlignmentModel`` is the thin scheduling layer over the kernel: each month every agent chooses
 (``choose``) and then every agent acts (``act``) — simultaneous moves — and the model resolves the
-joint action with :func:`alignsim.dynamics.step_payoffs`. A DataCollector records the headline
-series, and a narration log says who did what and why (the demo reads it).
+joint action with :func:`alignsim.kernel.dynamics.step_payoffs`. A DataCollector records the
+headline series, and a narration log says who did what and why (the demo reads it).
 
 For the same ``config.seed`` and ``replicate`` it gives exactly the trajectory of replicate
 ``replicate`` of :func:`alignsim.ensemble.run_ensemble`: both draw their uniforms from
@@ -19,12 +19,13 @@ import mesa
 import numpy as np
 
 from alignsim.agents import ActorAgent
-from alignsim.decisions import Memory, remember
-from alignsim.dynamics import step_payoffs
-from alignsim.ensemble import Recorder, Trajectory, replicate_uniforms
-from alignsim.schema import Config
-from alignsim.spec import Spec, compile_spec
-from alignsim.state import initial_state
+from alignsim.ensemble import Recorder, Trajectory, equilibrium_valuation
+from alignsim.kernel.decisions import Memory, remember
+from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import Spec, compile_spec
+from alignsim.kernel.state import initial_state
+from alignsim.kernel.step import replicate_uniforms
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class AlignmentModel(mesa.Model):
         self.month = 0
         self.state = initial_state(self.spec, 1)
         self.memory = Memory.initial(self.spec, 1)
+        self.equilibrium = equilibrium_valuation(self.spec)
         self.uniforms = replicate_uniforms(
             config.seed, [self.replicate], self.spec.months, self.spec.n_actors
         )[0]
@@ -180,6 +182,6 @@ def _route(k: int):
 
 
 def _default_config() -> Config:
-    from alignsim.hydra_store import compose_config
+    from alignsim.config import compose_config
 
     return compose_config()

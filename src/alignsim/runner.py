@@ -11,10 +11,10 @@ from pathlib import Path
 
 from alignsim import __version__
 from alignsim.ensemble import run_ensemble
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.metrics import summarise
 from alignsim.results import timeseries_frame, write_json, write_parquet
-from alignsim.schema import Config
-from alignsim.spec import ConfigError, compile_spec
 
 
 def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) -> dict:

@@ -1,8 +1,8 @@
 """Typed configuration schemas.
 
 These dataclasses are the *only* shape of input the model accepts. Hydra registers them in its
-ConfigStore (see :mod:`alignsim.hydra_store`) so that a wrong type or an unknown key is rejected
-when the config is composed; :func:`alignsim.spec.compile_spec` then checks what types cannot
+ConfigStore (see :mod:`alignsim.config`) so that a wrong type or an unknown key is rejected
+when the config is composed; :func:`alignsim.kernel.spec.compile_spec` then checks what types cannot
 say (ranges, names that must exist, shares that must sum to one) and turns the config into arrays.
 
 The module imports neither Hydra nor OmegaConf: the kernel and the Mesa driver can be fed a

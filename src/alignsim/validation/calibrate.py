@@ -4,8 +4,8 @@ Objective (documented in ``docs/validation.md``)::
 
     J(θ) = Σ_p e_p(θ)²  +  λ Σ_i ((θ_i − θ_i⁰) / (hi_i − lo_i))²
 
-``e_p`` is pattern ``p``'s normalised error (:func:`alignsim.patterns.evaluate`: signed distance
-to the target in tolerances for ``approx``, shortfall in tolerances for one-sided and
+``e_p`` is pattern ``p``'s normalised error (:func:`alignsim.validation.patterns.evaluate`: signed
+distance to the target in tolerances for ``approx``, shortfall in tolerances for one-sided and
 most-replicates checks, 0 when met), over the patterns of split ``fit`` only; the 2024–2025
 (``holdout``) patterns are then out-of-sample predictions. The second term is a weak pull toward
 the lead's first guesses ``θ⁰``: several checks are one-sided, so a region of parameters meets
@@ -35,15 +35,15 @@ import numpy as np
 
 from alignsim import __version__
 from alignsim.ensemble import run_ensemble
-from alignsim.patterns import (
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError, Spec, compile_spec
+from alignsim.validation.patterns import (
     CalibrationConf,
     PatternConf,
     PatternResult,
     evaluate_all,
     required_months,
 )
-from alignsim.schema import Config
-from alignsim.spec import ConfigError, Spec, compile_spec
 
 PROG = "alignsim-calibrate"
 METHODS = ("differential_evolution", "nelder_mead")
@@ -403,11 +403,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ``calibration.json`` + ``calibrated.yaml`` to the output dir (and to ``--write PATH``)."""
     from omegaconf import OmegaConf
 
+    from alignsim.config import compose_dictconfig, to_config
     from alignsim.errors import bad_input, check_writable, help_requested
-    from alignsim.hydra_store import compose_dictconfig, to_config
-    from alignsim.patterns import load_validation
     from alignsim.results import atomic_write, write_json
-    from alignsim.validate import format_table, run_validation, split_args
+    from alignsim.validation.patterns import load_validation
+    from alignsim.validation.validate import format_table, run_validation, split_args
 
     words = list(sys.argv[1:] if argv is None else argv)
     help_requested(words, PROG, main.__doc__)

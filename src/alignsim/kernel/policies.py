@@ -9,7 +9,7 @@ probabilities ``(R, A)`` it sampled from (kept for explanations and equilibrium 
 Rules also say what the actor *believes* the others will do when it computes ``q``: the others'
 last actions (``last``), their empirical frequencies so far (``empirical``, fictitious play), or
 their strategies in the logit quantal response equilibrium of the current stage game
-(``equilibrium``; see :mod:`alignsim.stage_game`).
+(``equilibrium``; see :mod:`alignsim.game.stage_game`).
 
 The catalogue (``policy.rule``, or per actor ``policy.actors.<name>.rule``):
 
@@ -25,7 +25,7 @@ The catalogue (``policy.rule``, or per actor ``policy.actors.<name>.rule``):
     Reinforcement learning (Roth & Erev 1995, with forgetting): the choice probability is
     proportional to a propensity that fades at ``policy.recency`` per month and grows by the
     realised payoff above the worst option's expected payoff (:func:`reinforce`, applied in
-    :func:`alignsim.decisions.remember`). ``q`` is not used to choose, only as the baseline.
+    :func:`alignsim.kernel.decisions.remember`). ``q`` is not used to choose, only as the baseline.
 ``equilibrium``
     Equilibrium play: at the current state, the normal-form stage game among all actors is
     built and its logit QRE at precision ``λ = policy.qre_lambda`` solved with pygambit; ``q``

@@ -19,7 +19,7 @@ route share at the start of each month of that year times exports / 12 (the shar
 a month is what flows during it).
 
 Each check also yields a **normalised error** (0 when met, in units of its tolerance), which the
-calibration (:mod:`alignsim.calibrate`) sums in squares.
+calibration (:mod:`alignsim.validation.calibrate`) sums in squares.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from alignsim.calendar import Month, parse_month
 from alignsim.ensemble import Trajectory
+from alignsim.kernel.calendar import Month, parse_month
+from alignsim.kernel.spec import ConfigError, Spec
 from alignsim.metrics import BAND
-from alignsim.spec import ConfigError, Spec
 
 SPLITS = ("fit", "holdout")
 CHECKS = ("approx", "at_least", "at_most", "share_above", "share_below", "share_within")
@@ -66,7 +66,7 @@ class ParameterConf:
 
 @dataclass
 class CalibrationConf:
-    """How the calibration searches (see :mod:`alignsim.calibrate`)."""
+    """How the calibration searches (see :mod:`alignsim.validation.calibrate`)."""
 
     replicates: int = 64  # per candidate; the same replicate keys for every candidate (CRN)
     seed: int = 20220101
@@ -402,7 +402,7 @@ def load_validation(
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from alignsim.hydra_store import conf_dir
+    from alignsim.config import conf_dir
 
     groups = conf_dir() / "validation"
     path = groups / f"{name}.yaml"

@@ -1,4 +1,4 @@
-"""Compile a validated :class:`~alignsim.schema.Config` into the arrays the kernel runs on.
+"""Compile a validated :class:`~alignsim.kernel.schema.Config` into the arrays the kernel runs on.
 
 Why a compile step: the kernel is vectorised over replicates and must not look names up while it
 runs. Everything named in config (actors, spheres, routes, actions, dates) is resolved here once,
@@ -14,9 +14,9 @@ from functools import cached_property
 
 import numpy as np
 
-from alignsim.calendar import Month, parse_month
-from alignsim.policies import RULES
-from alignsim.schema import Config, EffectsConf, RouteConf
+from alignsim.kernel.calendar import Month, parse_month
+from alignsim.kernel.policies import RULES
+from alignsim.kernel.schema import Config, EffectsConf, RouteConf
 
 SHARE_TOL = 1e-6
 

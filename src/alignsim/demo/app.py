@@ -1,7 +1,7 @@
 """The seminar page: a Mesa SolaraViz over :class:`~alignsim.model.AlignmentModel`.
 
-Served by ``alignsim-demo`` (see :mod:`alignsim.demo`) and displayable in Jupyter (``Page()`` as
-the last expression of a cell). What is here and why:
+Served by ``alignsim-demo`` (see :mod:`alignsim.demo.serve`) and displayable in Jupyter
+(``Page()`` as the last expression of a cell). What is here and why:
 
 * :class:`SeminarModel` — the Mesa driver with *flat* keyword arguments. SolaraViz's Reset
   rebuilds the model with ``type(model)(**params)`` from the sidebar controls, so every control
@@ -44,9 +44,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from mesa.visualization.utils import update_counter
 
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError, Spec, compile_spec, rebalanced_routes
 from alignsim.model import AlignmentModel
-from alignsim.schema import Config
-from alignsim.spec import ConfigError, Spec, compile_spec, rebalanced_routes
 
 matplotlib.use("Agg")
 
@@ -118,7 +118,7 @@ def defaults() -> Defaults:
 
 @lru_cache(maxsize=64)
 def _compose(overrides: tuple[str, ...]) -> Config:
-    from alignsim.hydra_store import compose_config  # Hydra only when a world is built
+    from alignsim.config import compose_config  # Hydra only when a world is built
 
     with _COMPOSE_LOCK:  # Hydra's GlobalHydra is process-wide: one composition at a time
         return compose_config(list(overrides))

@@ -1,8 +1,8 @@
 """Hydra wiring: the typed schema in the ConfigStore, and composing configs outside ``@hydra.main``.
 
-The schema (:class:`alignsim.schema.Config`) is registered as ``alignsim_schema`` and listed first
-in ``conf/config.yaml``'s defaults, so every YAML group is merged into typed nodes: a wrong type or
-an unknown key fails at composition, before anything runs.
+The schema (:class:`alignsim.kernel.schema.Config`) is registered as ``alignsim_schema`` and
+listed first in ``conf/config.yaml``'s defaults, so every YAML group is merged into typed nodes:
+a wrong type or an unknown key fails at composition, before anything runs.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from alignsim.schema import Config
-from alignsim.spec import ConfigError
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError
 
 SCHEMA_NAME = "alignsim_schema"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alignsim.spec import Spec
-from alignsim.state import State
+from alignsim.kernel.spec import Spec
+from alignsim.kernel.state import State
 
 
 @dataclass(frozen=True)

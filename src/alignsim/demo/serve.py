@@ -1,9 +1,9 @@
-"""``alignsim-demo``: serve the seminar page (:mod:`alignsim.app`) with Solara.
+"""``alignsim-demo``: serve the seminar page (:mod:`alignsim.demo.app`) with Solara.
 
     alignsim-demo                      # http://127.0.0.1:8765
     alignsim-demo --host 0.0.0.0 --port 8000   # reachable from the seminar room's network
 
-The page is ``alignsim.app:Page``; each browser that connects gets its own world. The server is
+The page is ``alignsim.demo.app:Page``; each browser that connects gets its own world. The server is
 Solara's own (``solara run ... --production``), started in this process with ``exec`` so that the
 process id the caller sees is the server's (a test or a supervisor can stop it by that id).
 Options are checked here first: a bad port or host ends with one ``alignsim: error:`` line and
@@ -18,7 +18,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
-APP = "alignsim.app:Page"
+APP = "alignsim.demo.app:Page"
 DEFAULT_HOST = "127.0.0.1"  # localhost only unless asked: the page runs code for every visitor
 DEFAULT_PORT = 8765  # Solara's usual port
 

@@ -22,11 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from alignsim import __version__
-from alignsim.calendar import parse_month
 from alignsim.ensemble import Trajectory, run_ensemble
-from alignsim.patterns import PatternResult, ValidationConf, evaluate_all, required_months
-from alignsim.schema import Config
-from alignsim.spec import ConfigError, compile_spec
+from alignsim.kernel.calendar import parse_month
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.validation.patterns import (
+    PatternResult,
+    ValidationConf,
+    evaluate_all,
+    required_months,
+)
 
 PROG = "alignsim-validate"
 
@@ -233,10 +238,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
+    from alignsim.config import conf_dir, register, to_config
     from alignsim.errors import bad_input, check_writable, help_requested, run_hydra_cli
-    from alignsim.hydra_store import conf_dir, register, to_config
-    from alignsim.patterns import load_validation
     from alignsim.runner import discard_output_dir
+    from alignsim.validation.patterns import load_validation
 
     words = list(sys.argv[1:] if argv is None else argv)
     help_requested(words, PROG, sys.modules[__name__].__doc__)

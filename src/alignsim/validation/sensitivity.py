@@ -22,10 +22,10 @@ parameters, near 1 means they describe noise). Sobol's analysis reads only the o
 in order; the sampler's scrambling is seeded for reproducibility (SALib/SALib#177, #412).
 
 Cheap variants. The base config is compiled once; a sample point becomes a
-``dataclasses.replace`` of that :class:`~alignsim.spec.Spec` (``align``/``dyn`` dicts, ``weights``
-arrays, ``temperature``, and effect tables found linear in the parameter by probing the compiler),
-never a Hydra recomposition. A parameter that cannot be applied that way is recompiled from the
-base config with the value set (slower, still correct).
+``dataclasses.replace`` of that :class:`~alignsim.kernel.spec.Spec` (``align``/``dyn`` dicts,
+``weights`` arrays, ``temperature``, and effect tables found linear in the parameter by probing
+the compiler), never a Hydra recomposition. A parameter that cannot be applied that way is
+recompiled from the base config with the value set (slower, still correct).
 
 The analysis functions take a generic ``evaluate(X) -> Y`` callable, so the tests run a toy
 function with a planted influential input through exactly the same code.
@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from alignsim.config import conf_dir, to_config
 from alignsim.ensemble import Trajectory, run_ensemble
-from alignsim.hydra_store import conf_dir, to_config
-from alignsim.spec import ConfigError, Spec, compile_spec
+from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 PROG = "alignsim-sensitivity"
@@ -757,8 +757,8 @@ def _task(cfg: DictConfig) -> None:
 def main() -> None:
     import hydra
 
+    from alignsim.config import register
     from alignsim.errors import run_hydra_cli
-    from alignsim.hydra_store import register
 
     register()
     task = hydra.main(config_path=str(conf_dir()), config_name="config",

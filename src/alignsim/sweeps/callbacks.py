@@ -32,7 +32,7 @@ class SweepReport(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if OmegaConf.select(config, "experiment", default=None) is None:
             return
-        from alignsim.report import ReportError, build_report, format_report
+        from alignsim.sweeps.report import ReportError, build_report, format_report
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:

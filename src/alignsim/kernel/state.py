@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from alignsim.spec import Spec
+from alignsim.kernel.spec import Spec
 
 
 @dataclass

@@ -36,13 +36,13 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from alignsim import __version__
-from alignsim.calendar import Month, parse_month
 from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.errors import error_line
+from alignsim.kernel.calendar import Month, parse_month
+from alignsim.kernel.schema import Config
+from alignsim.kernel.spec import ConfigError, compile_spec, rebalanced_routes
 from alignsim.metrics import axis_crossing_step, band, leader, tipping_step
 from alignsim.results import write_json, write_parquet
-from alignsim.schema import Config
-from alignsim.spec import ConfigError, compile_spec, rebalanced_routes
 
 log = logging.getLogger(__name__)
 
@@ -381,11 +381,12 @@ def run_grid(experiment: str, grid: dict[str, list], directory: Path | str,
     product is swept, the first key varying slowest, as in Hydra's basic sweeper); ``overrides``
     are fixed ones (``"experiment.replicates=20"``). The point keys come from the override text
     ``key=value`` exactly as on the command line, so a point gives the same replicates here and
-    in a CLI sweep written the same way. Read the folder with :func:`alignsim.report.load_sweep`.
+    in a CLI sweep written the same way. Read the folder with
+    :func:`alignsim.sweeps.report.load_sweep`.
     """
     import itertools
 
-    from alignsim.hydra_store import compose_dictconfig, to_config
+    from alignsim.config import compose_dictconfig, to_config
 
     directory = Path(directory)
     fixed = [f"+experiment={experiment}", *overrides]

@@ -1,7 +1,8 @@
 """Aggregate an experiment sweep: one tidy table, a failures table and seaborn figures.
 
 ``alignsim-report DIR`` rebuilds them for any sweep folder; the Hydra callback
-(:mod:`alignsim.callbacks`) calls :func:`build_report` at the end of every experiment multirun.
+(:mod:`alignsim.sweeps.callbacks`) calls :func:`build_report` at the end of every experiment
+multirun.
 
 Why read the jobs' files rather than Hydra's job returns: under the joblib and submitit launchers
 the parent process never sees the jobs' return values in ``on_job_end``; what every launcher
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.results import atomic_write, write_parquet
-from alignsim.sweep import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
+from alignsim.sweeps.point import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
 
 RESULTS = "results.parquet"
 TRAJECTORIES = "trajectories.parquet"

@@ -7,20 +7,25 @@ replicate falls as replicates are added (the ensemble driver) while one replicat
 driver) runs the very same arithmetic.
 
 Actors playing ``equilibrium`` value their actions differently: against the others' strategies in
-the logit QRE of the month's stage game (:func:`alignsim.stage_game.qre_expected_payoffs`, which
-imports pygambit lazily, so the other rules never load it).
+the logit QRE of the month's stage game. That valuation lives in the game layer above the kernel
+(:func:`alignsim.game.stage_game.qre_expected_payoffs`); the driver hands it in as a
+:data:`Valuation`, so the kernel never imports upward.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from alignsim.dynamics import advance, expected_effects, payoffs
-from alignsim.policies import RULE_TABLE, choose, reinforce, rule_temperature
-from alignsim.spec import Spec
-from alignsim.state import State
+from alignsim.kernel.dynamics import advance, expected_effects, payoffs
+from alignsim.kernel.policies import RULE_TABLE, choose, reinforce, rule_temperature
+from alignsim.kernel.spec import ConfigError, Spec
+from alignsim.kernel.state import State
+
+Valuation = Callable[[Spec, State, int], np.ndarray]
+"""Expected payoffs ``q (R, N, A)`` of every actor's actions at month ``t`` (the stage game's)."""
 
 
 @dataclass
@@ -70,6 +75,7 @@ def expected_payoffs(
     spec: Spec,
     t: int,
     actors: list[int] | None = None,
+    equilibrium: Valuation | None = None,
 ) -> np.ndarray:
     """``q (R, N, A)``: each actor's expected payoff of each action (``-inf`` if not allowed).
 
@@ -77,7 +83,8 @@ def expected_payoffs(
     moves enter as their belief-weighted effects, the belief model being the deciding actor's
     rule's (``last`` actions or ``empirical`` frequencies). ``actors`` restricts the work to some
     actors (an agent computing only its own row); their rows are identical to a full call.
-    Actors with the ``equilibrium`` rule get their rows from the stage game's logit QRE.
+    Actors with the ``equilibrium`` rule get their rows from ``equilibrium`` (the stage game's
+    logit QRE, handed in by the driver).
     """
     ci, ca = candidate_pairs(spec, actors)
     eq = np.array([RULE_TABLE[spec.rules[i]].belief == "equilibrium" for i in ci], dtype=bool)
@@ -85,9 +92,13 @@ def expected_payoffs(
     if (~eq).any():
         q[:, ci[~eq], ca[~eq]] = _lookahead(state, memory, spec, t, ci[~eq], ca[~eq])
     if eq.any():
-        from alignsim.stage_game import qre_expected_payoffs
-
-        qe = qre_expected_payoffs(spec, state, t)
+        if equilibrium is None:
+            raise ConfigError(
+                "policy.rule",
+                "the 'equilibrium' rule needs the stage game's valuation; run it through a driver "
+                "(alignsim.ensemble.run_ensemble or alignsim.model.AlignmentModel)",
+            )
+        qe = equilibrium(spec, state, t)
         q[:, ci[eq], ca[eq]] = qe[:, ci[eq], ca[eq]]
     return q
 
@@ -132,6 +143,11 @@ def _believed_effects(spec: Spec, memory: Memory, kind: str) -> np.ndarray:
     if kind == "last":
         return spec.effects[np.arange(spec.n_actors)[None, :], memory.last]
     return expected_effects(spec, memory.beliefs(kind, spec))
+
+
+def uses_equilibrium(spec: Spec) -> bool:
+    """Whether some actor values its actions by the stage game (the ``equilibrium`` rule)."""
+    return any(RULE_TABLE[r].belief == "equilibrium" for r in spec.rules)
 
 
 def decide_actor(

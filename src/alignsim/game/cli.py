@@ -53,10 +53,10 @@ def _payoff_text(game, payoffs) -> str:
 
 def report(cfg, date_text: str | None) -> str:
     """Replay, build, solve; return the printed text. Raises ConfigError on bad input."""
-    from alignsim.calendar import parse_month
-    from alignsim.equilibrium import logit_qre, mixed_nash_2p, pure_nash, qre_path
-    from alignsim.spec import ConfigError, compile_spec
-    from alignsim.stage_game import build_stage_game, replay_state
+    from alignsim.game.equilibrium import logit_qre, mixed_nash_2p, pure_nash, qre_path
+    from alignsim.game.stage_game import build_stage_game, replay_state
+    from alignsim.kernel.calendar import parse_month
+    from alignsim.kernel.spec import ConfigError, compile_spec
 
     spec = compile_spec(cfg)
     last = spec.start.plus(spec.months - 1)
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     date, overrides = split_args(args)
     try:
-        from alignsim.hydra_store import compose_config
+        from alignsim.config import compose_config
 
         cfg = compose_config(overrides)
         text = report(cfg, date)
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
 
-        from alignsim.spec import ConfigError
+        from alignsim.kernel.spec import ConfigError
 
         if isinstance(exc, ConfigError | HydraException | OmegaConfBaseException):
             bad_input(exc, PROG)

@@ -1,10 +1,10 @@
 """The stage game: the normal-form game the actors play in one month, built by the kernel.
 
 At a model state, every actor's payoff for every joint action is what
-:func:`alignsim.dynamics.step_payoffs` gives one month later. Instead of stepping profile by
+:func:`alignsim.kernel.dynamics.step_payoffs` gives one month later. Instead of stepping profile by
 profile, the state is tiled once per profile of allowed actions (rows = profiles) and the kernel
 is called *once*: with the default catalogue that is ``3*4*3*3*3*3 = 972`` rows, about 10 ms.
-The payoff tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.equilibrium`
+The payoff tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.game.equilibrium`
 (pygambit) for pure Nash equilibria, logit QRE and, for two-actor slices, all mixed equilibria.
 
 Why build it from the kernel rather than write payoff tables: the game analysed is then exactly
@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alignsim.dynamics import step_payoffs
-from alignsim.spec import ConfigError, Spec
-from alignsim.state import State
+from alignsim.kernel.decisions import Memory, uses_equilibrium
+from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.spec import ConfigError, Spec
+from alignsim.kernel.state import State, initial_state
+from alignsim.kernel.step import month_step, replicate_uniforms
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,13 @@ def build_stage_game(
     actors: Sequence[int | str] | None = None,
     others: Mapping[int | str, int | str] | None = None,
 ):
-    """The stage game at ``state`` (one replicate) as an :class:`alignsim.equilibrium.StageGame`.
+    """The stage game at ``state`` (one replicate) as a
+    :class:`alignsim.game.equilibrium.StageGame`.
 
     Players are ``actors`` (all by default) in model order, with their allowed actions by name;
     non-players are held at ``others`` (default ``none``). ``t`` adds that month's scheduled shocks.
     """
-    from alignsim.equilibrium import StageGame
+    from alignsim.game.equilibrium import StageGame
 
     if state.replicates != 1:
         raise ConfigError("state", f"build_stage_game takes one replicate, got {state.replicates}")
@@ -170,21 +173,18 @@ def build_stage_game(
 def replay_state(spec: Spec, seed: int, t: int, replicates: int = 1) -> tuple[State, int]:
     """The state at the start of month ``t`` of a run, and the id of the replicate it comes from.
 
-    Steps the ensemble driver's own :func:`alignsim.ensemble.month_step` with its per-replicate
+    Steps the kernel's own :func:`alignsim.kernel.step.month_step` with the drivers' per-replicate
     uniforms, so replicate ``r`` here is replicate ``r`` of ``run_ensemble`` (whose trajectory
     does not keep the full state). With several replicates, the one whose Russian–Turkic axis
     at ``t`` is the median is returned: a typical history rather than an arbitrary one.
     """
-    from alignsim.decisions import Memory
-    from alignsim.ensemble import month_step, replicate_uniforms
-    from alignsim.state import initial_state
-
     if not 0 <= int(t) < spec.months:
         raise ConfigError("date", f"month index {t} outside the run 0..{spec.months - 1}")
     uniforms = replicate_uniforms(seed, list(range(replicates)), max(int(t), 1), spec.n_actors)
     state, memory = initial_state(spec, replicates), Memory.initial(spec, replicates)
+    equilibrium = qre_expected_payoffs if uses_equilibrium(spec) else None
     for m in range(int(t)):
-        state, memory, *_ = month_step(state, memory, spec, m, uniforms[:, m])
+        state, memory, *_ = month_step(state, memory, spec, m, uniforms[:, m], equilibrium)
     axis = spec.axis_of(state.alignment)
     r = int(np.argsort(axis, kind="stable")[(replicates - 1) // 2])
     return state.take([r]), r
@@ -197,10 +197,10 @@ def pure_equilibrium_actions(
     replicate ``r``'s stage game (all actors free). All-False rows: no pure equilibrium.
 
     One kernel call for all replicates and the NumPy best-response check
-    (:func:`alignsim.equilibrium.pure_nash_numpy`, ties within ``1e-12``): cheap enough to
+    (:func:`alignsim.game.equilibrium.pure_nash_numpy`, ties within ``1e-12``): cheap enough to
     ask every month of every replicate how often learners play equilibrium actions.
     """
-    from alignsim.equilibrium import pure_nash_numpy
+    from alignsim.game.equilibrium import pure_nash_numpy
 
     sp = stage_payoffs(spec, state, t) if sp is None else sp
     out = np.zeros((state.replicates, spec.n_actors, spec.n_actions), dtype=bool)
@@ -259,7 +259,7 @@ def qre_action_values(game, lam: float) -> list[np.ndarray]:
     These are the ``q`` vectors of the ``equilibrium`` rule: ``softmax(lam * q_i)`` is player
     ``i``'s QRE strategy (the QRE fixed point), so sampling by the rule is sampling the QRE.
     """
-    from alignsim.equilibrium import logit_qre
+    from alignsim.game.equilibrium import logit_qre
 
     sigma = [np.asarray(x, dtype=float) for x in logit_qre(game, float(lam)).strategies]
     return [deviation_payoffs(game.payoffs[k], sigma, k) for k in range(game.n_players)]
@@ -286,7 +286,7 @@ def qre_expected_payoffs(spec: Spec, state: State, t: int) -> np.ndarray:
     One pygambit solve per replicate; results are cached by (spec, month, state) so that the Mesa
     agents, which each ask for their own row, share one solve.
     """
-    from alignsim.equilibrium import StageGame
+    from alignsim.game.equilibrium import StageGame
 
     forced = spec.forced[t]
     restrict = {i: [int(forced[i])] for i in range(spec.n_actors) if forced[i] >= 0}
