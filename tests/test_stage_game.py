@@ -240,7 +240,7 @@ def test_equilibrium_rule_in_the_model_plays_the_stage_game_qre(history):
 
     spec = replace(spec, rules=("equilibrium",) * spec.n_actors, qre_lambda=20.0)
     mem = Memory.initial(spec, 1)
-    q = expected_payoffs(st, mem, spec, t, actors=[0])
+    q = expected_payoffs(st, mem, spec, t, actors=[0], equilibrium=qre_expected_payoffs)
     _, p = decide_actor(spec, 0, q, mem, np.array([0.5]))
     ru = spec.actor_index("russia")
     assert spec.forced[t, ru] == spec.action_index("pipeline_halt")
@@ -252,3 +252,16 @@ def test_equilibrium_rule_in_the_model_plays_the_stage_game_qre(history):
     # a forced actor's row is finite only at its scheduled move
     q_all = qre_expected_payoffs(spec, st, t)
     assert np.isfinite(q_all[0, ru]).sum() == 1
+
+
+def test_equilibrium_rule_without_a_valuation_is_a_config_error(history):
+    """The kernel does not import the game layer: called without the driver's valuation, an
+    equilibrium actor is refused with one message naming the rule, not valued some other way."""
+    spec, st, t = history
+    from dataclasses import replace
+
+    spec = replace(spec, rules=("equilibrium",) * spec.n_actors)
+    with pytest.raises(ConfigError) as err:
+        expected_payoffs(st, Memory.initial(spec, 1), spec, t, actors=[0])
+    assert err.value.key == "policy.rule"
+    assert "equilibrium" in err.value.message

@@ -11,12 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from alignsim.kernel.calendar import Month, parse_month
 from alignsim.kernel.policies import RULES
-from alignsim.kernel.schema import Config, EffectsConf, RouteConf
+from alignsim.kernel.schema import (
+    ActionConf,
+    Config,
+    EffectsConf,
+    PayoffsConf,
+    PolicyConf,
+    RouteConf,
+    ScenarioConf,
+    WorldConf,
+)
 
 SHARE_TOL = 1e-6
 
@@ -229,13 +239,72 @@ def rebalanced_routes(
 
 
 def compile_spec(cfg: Config) -> Spec:
-    """Check ``cfg`` and compile it. Raises :class:`ConfigError` on the first problem found."""
-    w = cfg.world
+    """Check ``cfg`` and compile it. Raises :class:`ConfigError` on the first problem found.
+
+    A short sequence of named steps, in the order a reader meets the config: the run settings,
+    the world (actors and spheres, alignment, routes, relations, dynamics), the payoffs, the
+    action catalogue (costs are weighted by the payoffs' cost weights), the decision rules and
+    the scenario's dated events (which may force catalogue actions).
+    """
+    _check_run(cfg)
+    world = _compile_world(cfg.world)
+    payoffs = _compile_payoffs(cfg.payoffs, world.names.actors)
+    actions = _compile_actions(cfg.actions, world, payoffs["weights"])
+    policy = _compile_policy(cfg.policy, world.names.actors)
+    scenario = _compile_scenario(cfg.scenario, int(cfg.months), world, actions)
+    return Spec(**world.fields, **payoffs, **actions, **policy, **scenario)
+
+
+def _check_run(cfg: Config) -> None:
+    """The run settings: how many replicates and months, and the seed."""
     _check_range("replicates", cfg.replicates, 1, 10_000_000)
     _check_range("months", cfg.months, 1, 1200)
     _check_range("seed", cfg.seed, 0, 2**63 - 1)
 
-    # --- spheres and actors
+
+@dataclass(frozen=True)
+class _World:
+    """The compiled world: the names later steps resolve against, and its :class:`Spec` fields."""
+
+    names: _Names
+    layout: Layout
+    fields: dict[str, Any]
+
+
+def _compile_world(w: WorldConf) -> _World:
+    """Actors and spheres, the initial alignment and axis, routes, relations and dynamics."""
+    actors, spheres, swing, actor_sphere, membership = _actors_and_spheres(w)
+    routes = _routes(w, actors, swing, membership)
+    names = _Names(actors, spheres, tuple(w.routes), swing, actor_sphere)
+    fields: dict[str, Any] = dict(
+        actors=actors,
+        actor_labels=tuple(a.label or n for n, a in w.actors.items()),
+        spheres=spheres,
+        sphere_labels=tuple(s.label or n for n, s in w.spheres.items()),
+        route_labels=tuple(r.label or n for n, r in w.routes.items()),
+        swing=swing,
+        actor_sphere=actor_sphere,
+        membership=membership,
+        trade=membership @ np.array([a.trade_share for a in w.actors.values()]),
+        alignment0=_initial_alignment(w, spheres),
+        investment0=np.array([a.investment_bn for a in w.actors.values()], dtype=float),
+        security0=np.array([a.security for a in w.actors.values()], dtype=float),
+        relations0=_relations(w, actors),
+        affinity0=np.array([s.affinity for s in w.spheres.values()], dtype=float),
+        dyn=_dynamics(w),
+        oil_exports_mt_per_year=float(w.oil_exports_mt_per_year),
+        oil_revenue_bn_per_month=float(w.oil_revenue_bn_per_month),
+        axis_pair=(spheres.index(w.axis_positive), spheres.index(w.axis_negative)),
+        **routes,
+    )
+    layout = Layout(len(actors), len(spheres), len(w.routes))
+    return _World(names=names, layout=layout, fields=fields)
+
+
+def _actors_and_spheres(
+    w: WorldConf,
+) -> tuple[tuple[str, ...], tuple[str, ...], int, np.ndarray, np.ndarray]:
+    """Names, the swing state, each actor's sphere and the membership table ``(S, N)``."""
     spheres = tuple(w.spheres)
     if not spheres:
         raise ConfigError("world.spheres", "at least one sphere is required")
@@ -267,8 +336,11 @@ def compile_spec(cfg: Config) -> Spec:
     trade_total = sum(a.trade_share for a in w.actors.values())
     if trade_total > 1 + SHARE_TOL:
         raise ConfigError("world.actors.*.trade_share", f"must sum to <= 1, got {trade_total:g}")
+    return actors, spheres, swing, actor_sphere, membership
 
-    # --- initial alignment
+
+def _initial_alignment(w: WorldConf, spheres: tuple[str, ...]) -> np.ndarray:
+    """The swing state's alignment vector at the start (sums to 1), and the headline axis."""
     align0 = np.zeros(len(spheres))
     for name, v in w.initial_alignment.items():
         _check_name(f"world.initial_alignment.{name}", name, spheres, "sphere")
@@ -279,8 +351,13 @@ def compile_spec(cfg: Config) -> Spec:
     _check_name("world.axis_negative", w.axis_negative, spheres, "sphere")
     if w.axis_positive == w.axis_negative:
         raise ConfigError("world.axis_negative", "must differ from world.axis_positive")
+    return align0
 
-    # --- routes
+
+def _routes(
+    w: WorldConf, actors: tuple[str, ...], swing: int, membership: np.ndarray
+) -> dict[str, Any]:
+    """Export routes: who each runs through, their initial shares and capacities."""
     routes = tuple(w.routes)
     if not routes:
         raise ConfigError("world.routes", "at least one route is required")
@@ -302,9 +379,19 @@ def compile_spec(cfg: Config) -> Spec:
         raise ConfigError("world.routes.*.primary", "exactly one route must be primary: true")
     route_actor = np.zeros((len(actors), len(routes)))
     route_actor[route_via, np.arange(len(routes))] = 1.0
-    route_membership = membership @ route_actor  # (S, K)
+    return dict(
+        routes=routes,
+        route_via=route_via,
+        route_membership=membership @ route_actor,  # (S, K)
+        route_actor=route_actor,
+        primary_route=primaries[0],
+        share0=share0,
+        capacity0=capacity0,
+    )
 
-    # --- relations
+
+def _relations(w: WorldConf, actors: tuple[str, ...]) -> np.ndarray:
+    """The symmetric relations matrix ``(N, N)`` in [-1, 1] at the start."""
     relations0 = np.zeros((len(actors), len(actors)))
     for j, rel in enumerate(w.relations):
         key = f"world.relations[{j}]"
@@ -315,8 +402,11 @@ def compile_spec(cfg: Config) -> Spec:
         v = _check_range(f"{key}.value", rel.value, -1.0, 1.0)
         ia, ib = actors.index(rel.a), actors.index(rel.b)
         relations0[ia, ib] = relations0[ib, ia] = v
+    return relations0
 
-    # --- dynamics
+
+def _dynamics(w: WorldConf) -> dict[str, float]:
+    """The world's rates and scales (and a check of the oil figures used by the patterns)."""
     d = w.dynamics
     dyn = {
         "capacity_lag_months": _check_range(
@@ -330,9 +420,12 @@ def compile_spec(cfg: Config) -> Spec:
         dyn[name] = _check_range(f"world.dynamics.{name}", getattr(d, name), 0.0, 1.0)
     _check_range("world.oil_exports_mt_per_year", w.oil_exports_mt_per_year, 1e-9, None)
     _check_range("world.oil_revenue_bn_per_month", w.oil_revenue_bn_per_month, 0.0, None)
+    return dyn
 
-    # --- alignment and payoffs
-    al = cfg.payoffs.alignment
+
+def _compile_payoffs(p: PayoffsConf, actors: tuple[str, ...]) -> dict[str, Any]:
+    """The alignment dynamics' weights and every actor's payoff weights ``(N,)`` per term."""
+    al = p.alignment
     align = {}
     for name in ("econ", "security", "affinity", "relations", "exposure", "compliance", "hedging"):
         align[name] = _check_range(f"payoffs.alignment.{name}", getattr(al, name), 0.0, None)
@@ -340,26 +433,30 @@ def compile_spec(cfg: Config) -> Spec:
     align["inertia"] = _check_range("payoffs.alignment.inertia", al.inertia, 0.0, 1.0)
     weights = {t: np.zeros(len(actors)) for t in PAYOFF_TERMS}
     weights["cost"][:] = 1.0
-    for name, p in cfg.payoffs.actors.items():
+    for name, actor in p.actors.items():
         _check_name(f"payoffs.actors.{name}", name, actors, "actor")
         i = actors.index(name)
         for t in PAYOFF_TERMS:
             lo = 0.0 if t == "cost" else None
-            weights[t][i] = _check_range(f"payoffs.actors.{name}.{t}", getattr(p, t), lo, None)
+            weights[t][i] = _check_range(f"payoffs.actors.{name}.{t}", getattr(actor, t), lo, None)
+    return dict(align=align, weights=weights)
 
-    # --- actions
-    if "none" not in cfg.actions:
+
+def _compile_actions(
+    catalogue: Mapping[str, ActionConf], world: _World, weights: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """The action catalogue: who may use what, at which cost, with which effect vector."""
+    if "none" not in catalogue:
         raise ConfigError("actions", "the catalogue must contain the action 'none'")
-    actions = ("none", *[a for a in cfg.actions if a != "none"])
-    layout = Layout(len(actors), len(spheres), len(routes))
+    actors = world.names.actors
+    actions = ("none", *[a for a in catalogue if a != "none"])
     allowed = np.zeros((len(actors), len(actions)), dtype=bool)
     allowed[:, 0] = True
     cost = np.zeros((len(actors), len(actions)))
     punitive = np.zeros(len(actions), dtype=bool)
-    effects = np.zeros((len(actors), len(actions), layout.size))
-    names = _Names(actors, spheres, routes, swing, actor_sphere)
+    effects = np.zeros((len(actors), len(actions), world.layout.size))
     for a_idx, a_name in enumerate(actions):
-        act = cfg.actions[a_name]
+        act = catalogue[a_name]
         punitive[a_idx] = bool(act.punitive)
         for user, use in act.users.items():
             key = f"actions.{a_name}.users.{user}"
@@ -370,13 +467,25 @@ def compile_spec(cfg: Config) -> Spec:
             cost[i, a_idx] = c * weights["cost"][i]
             scale = _check_range(f"{key}.scale", use.scale, 0.0, None)
             effects[i, a_idx] = effect_vector(
-                act.effects, layout, names, f"actions.{a_name}.effects", user=i, scale=scale
+                act.effects, world.layout, world.names, f"actions.{a_name}.effects", user=i,
+                scale=scale,
             )
         if a_name == "none" and (act.users or _nonzero_effects(act.effects)):
             raise ConfigError("actions.none", "'none' has no users list and no effects")
+    return dict(
+        actions=actions,
+        action_labels=tuple(catalogue[a].label or a for a in actions),
+        narrations=tuple(catalogue[a].narration for a in actions),
+        allowed=allowed,
+        cost=cost,
+        punitive=punitive,
+        effects=effects,
+        layout=world.layout,
+    )
 
-    # --- policy
-    pol = cfg.policy
+
+def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
+    """Each actor's decision rule and temperature (the default, then per-actor overrides)."""
     _check_name("policy.rule", pol.rule, RULES, "decision rule")
     _check_range("policy.temperature", pol.temperature, 1e-9, None)
     _check_range("policy.recency", pol.recency, 0.0, 1.0)
@@ -392,12 +501,22 @@ def compile_spec(cfg: Config) -> Spec:
             temperature[i] = _check_range(
                 f"policy.actors.{name}.temperature", over.temperature, 1e-9, None
             )
+    return dict(
+        rules=tuple(rules),
+        temperature=temperature,
+        recency=float(pol.recency),
+        qre_lambda=float(pol.qre_lambda),
+    )
 
-    # --- scenario
-    sc = cfg.scenario
+
+def _compile_scenario(
+    sc: ScenarioConf, months: int, world: _World, actions: dict[str, Any]
+) -> dict[str, Any]:
+    """Dated events: their shocks by month ``(T, D)`` and the actions they force ``(T, N)``."""
+    actors, names = world.names.actors, actions["actions"]
+    allowed = actions["allowed"]
     start = _parse_month("scenario.start", sc.start)
-    months = int(cfg.months)
-    event_effects = np.zeros((months, layout.size))
+    event_effects = np.zeros((months, world.layout.size))
     forced = np.full((months, len(actors)), -1, dtype=np.int64)
     event_names: list[list[str]] = [[] for _ in range(months)]
     end = start.plus(months)
@@ -410,11 +529,13 @@ def compile_spec(cfg: Config) -> Spec:
                 f"{key}.date",
                 f"{ev.date!r} is outside the run; allowed: {start} to {end.plus(-1)}",
             )
-        event_effects[t] += effect_vector(ev.effects, layout, names, f"{key}.effects", user=None)
+        event_effects[t] += effect_vector(
+            ev.effects, world.layout, world.names, f"{key}.effects", user=None
+        )
         for actor, action in ev.forced.items():
             _check_name(f"{key}.forced.{actor}", actor, actors, "actor")
-            _check_name(f"{key}.forced.{actor}", action, actions, "action")
-            i, a_idx = actors.index(actor), actions.index(action)
+            _check_name(f"{key}.forced.{actor}", action, names, "action")
+            i, a_idx = actors.index(actor), names.index(action)
             if not allowed[i, a_idx]:
                 users = [actors[u] for u in np.flatnonzero(allowed[:, a_idx])]
                 raise ConfigError(
@@ -423,52 +544,12 @@ def compile_spec(cfg: Config) -> Spec:
                 )
             forced[t, i] = a_idx
         event_names[t].append(ev.name or f"event {j}")
-
-    return Spec(
-        actors=actors,
-        actor_labels=tuple(a.label or n for n, a in w.actors.items()),
-        spheres=spheres,
-        sphere_labels=tuple(s.label or n for n, s in w.spheres.items()),
-        routes=routes,
-        route_labels=tuple(r.label or n for n, r in w.routes.items()),
-        actions=actions,
-        action_labels=tuple(cfg.actions[a].label or a for a in actions),
-        narrations=tuple(cfg.actions[a].narration for a in actions),
-        swing=swing,
-        actor_sphere=actor_sphere,
-        membership=membership,
-        route_via=route_via,
-        route_membership=route_membership,
-        route_actor=route_actor,
-        primary_route=primaries[0],
-        trade=membership @ np.array([a.trade_share for a in w.actors.values()]),
-        alignment0=align0,
-        share0=share0,
-        capacity0=capacity0,
-        investment0=np.array([a.investment_bn for a in w.actors.values()], dtype=float),
-        security0=np.array([a.security for a in w.actors.values()], dtype=float),
-        relations0=relations0,
-        affinity0=np.array([s.affinity for s in w.spheres.values()], dtype=float),
-        dyn=dyn,
-        align=align,
-        weights=weights,
-        allowed=allowed,
-        cost=cost,
-        punitive=punitive,
-        effects=effects,
-        layout=layout,
-        rules=tuple(rules),
-        temperature=temperature,
-        recency=float(pol.recency),
-        qre_lambda=float(pol.qre_lambda),
+    return dict(
         start=start,
         months=months,
         event_effects=event_effects,
         forced=forced,
         event_names=tuple(tuple(n) for n in event_names),
-        oil_exports_mt_per_year=float(w.oil_exports_mt_per_year),
-        oil_revenue_bn_per_month=float(w.oil_revenue_bn_per_month),
-        axis_pair=(spheres.index(w.axis_positive), spheres.index(w.axis_negative)),
     )
 
 
