@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignsim.kernel.calendar import Month, parse_month
+from alignsim.kernel.calendar import Month, first_days, month_first_day, parse_month
 
 months = st.builds(Month, st.integers(1900, 2200), st.integers(1, 12))
 
@@ -84,3 +84,23 @@ def test_plus_and_index_from_are_inverse(start: Month, n: int) -> None:
     assert end.index_from(start) == n
     assert end.plus(-n) == start
     assert parse_month(str(end)) == end
+
+
+def test_first_days_date_the_steps_across_a_year_end() -> None:
+    assert first_days(Month(2022, 11), 3) == [date(2022, 11, 1), date(2022, 12, 1),
+                                              date(2023, 1, 1)]
+    assert first_days(Month(2022, 11), 0) == []
+
+
+def test_month_first_day_reads_a_stored_label() -> None:
+    assert month_first_day("2024-03") == date(2024, 3, 1)
+    with pytest.raises(ValueError):
+        month_first_day("March 2024")
+
+
+@given(months, st.integers(0, 40))
+@settings(max_examples=50, deadline=None)
+def test_first_days_agree_with_plus(start: Month, n: int) -> None:
+    days = first_days(start, n)
+    assert [month_first_day(f"{d:%Y-%m}") for d in days] == days
+    assert all(start.plus(t).first_day() == d for t, d in enumerate(days))

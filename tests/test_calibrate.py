@@ -17,14 +17,13 @@ from omegaconf import OmegaConf
 from alignsim.config import compose_config, conf_dir
 from alignsim.ensemble import run_ensemble
 from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.tools import get_config_value, set_config_value
 from alignsim.validation.calibrate import (
     CalibrationResult,
     Objective,
     calibrate,
     calibrated_yaml,
     free_parameters,
-    get_config_value,
-    set_config_value,
     truncate_spec,
 )
 from alignsim.validation.patterns import (

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from alignsim.game.cli import main, qre_lambdas, split_args
+from alignsim.game.cli import TOOL, main, qre_lambdas
 
 
 def test_reports_pure_qre_and_slice_equilibria_at_a_date(capsys):
@@ -57,6 +57,27 @@ def test_entry_point_exit_status():
     ]
 
 
-def test_split_args_takes_the_date_out():
-    assert split_args(["+date=2022-07", "seed=3"]) == ("2022-07", ["seed=3"])
-    assert split_args(["scenario=history"]) == (None, ["scenario=history"])
+def test_the_date_is_taken_out_of_the_overrides():
+    args = TOOL.parse(["+date=2022-07", "seed=3"])
+    assert (args.get("date"), args.hydra) == ("2022-07", ["seed=3"])
+    args = TOOL.parse(["date=2023-01", "scenario=history"])
+    assert (args.get("date"), args.hydra) == ("2023-01", ["scenario=history"])
+    assert TOOL.parse(["scenario=history"]).get("date") is None
+
+
+def test_help_is_printed_without_composing(capsys, monkeypatch):
+    import alignsim.config
+
+    monkeypatch.setattr(alignsim.config, "compose_config", None)  # would fail if called
+    main(["+date=2031-01", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: alignsim-equilibria [-h] [+date=YYYY-MM]")
+    assert "pure Nash" in out and "alignsim-equilibria +date=2022-07" in out
+
+
+def test_unknown_option_is_one_line_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--date", "2022-07"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "alignsim-equilibria: error: --date: unknown option; allowed: --help\n")

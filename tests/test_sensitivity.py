@@ -138,8 +138,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    r = _cli("replicates=3", "scenario=baseline", "months=24", "progress=false",
-             f"hydra.run.dir={out}",
+    r = _cli("replicates=3", "scenario=baseline", "months=24", "progress=false", "--out", str(out),
              "+sensitivity.select=[align.econ,align.compliance,russia.punish]",
              "+sensitivity.morris_trajectories=2", "+sensitivity.n=2", "+sensitivity.top=2",
              "+sensitivity.num_resamples=20", cwd=tmp_path)
@@ -147,6 +146,7 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     for name in ("morris.csv", "morris.parquet", "sobol.csv", "sobol.parquet", "noise.csv",
                  "sensitivity.json", "sensitivity.png"):
         assert (out / name).stat().st_size > 0, name
+    assert (out / ".hydra" / "config.yaml").is_file()  # --out is Hydra's run folder
     assert "Sobol indices" in r.stdout and "align.econ" in r.stdout
 
 
@@ -159,3 +159,13 @@ def test_cli_bad_parameter_name_is_one_line_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("alignsim-sensitivity: error: sensitivity.select: unknown")
     assert not out.exists()
+
+
+def test_out_is_hydra_run_folder_and_the_old_spelling_still_reaches_hydra(monkeypatch,
+                                                                          tmp_path: Path) -> None:
+    from alignsim.validation import sensitivity
+
+    seen = []
+    monkeypatch.setattr(sensitivity, "hydra_job", lambda task, over, prog: seen.append(over))
+    sensitivity.main(["--out", str(tmp_path / "o"), "+sensitivity.out=old", "seed=3"])
+    assert seen == [["+sensitivity.out=old", "seed=3", f"hydra.run.dir={tmp_path / 'o'}"]]

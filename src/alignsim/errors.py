@@ -66,17 +66,6 @@ def bad_input(exc: BaseException, prog: str = "alignsim") -> NoReturn:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def help_requested(argv: list[str], prog: str, doc: str | None) -> None:
-    """``-h``/``--help`` among the words: print the tool's docstring and exit 0.
-
-    Tools that take Hydra overrides must answer help before Hydra sees the words (Hydra would
-    parse ``--help`` as an override, or print its own help with the tool's internal overrides).
-    """
-    if "-h" in argv or "--help" in argv:
-        print(f"usage: {prog} [Hydra overrides ...]\n\n{(doc or '').strip()}")
-        sys.exit(0)
-
-
 def check_writable(key: str, path: str | os.PathLike, *, is_file: bool = False) -> None:
     """Fail now, not after the run, if results could not be written to ``path``.
 

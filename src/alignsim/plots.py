@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 
 from alignsim.ensemble import Trajectory
 from alignsim.metrics import band
+from alignsim.results import step_dates
+
+
+def theme(context: str = "notebook"):
+    """Seaborn's white grid at ``context`` ("notebook", "paper"); returns ``(plt, sns)``.
+
+    Every figure of the package starts here, so they all share one look (and the Agg backend,
+    set when this module is imported, so they render without a screen).
+    """
+    sns.set_theme(style="whitegrid", context=context)
+    return plt, sns
 
 
 def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
     """The Russian–Turkic axis over time: median, 90 % band, and the scheduled events marked."""
     spec = traj.spec
-    sns.set_theme(style="whitegrid", context="notebook")
-    dates = pd.to_datetime([spec.start.plus(t).first_day() for t in range(traj.months + 1)])
+    theme("notebook")
+    dates = step_dates(traj)
     stats = band(traj.axis, axis_=1)
     fig, ax = plt.subplots(figsize=(11, 5.2), layout="constrained")
     ax.fill_between(dates, stats["p05"], stats["p95"], alpha=0.25, color="C0",
@@ -33,7 +45,7 @@ def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
         if not names:
             continue
         # an event of month t acts during that month: mark it at the month's start
-        x = pd.Timestamp(spec.start.plus(t).first_day())
+        x = dates[t]
         ax.axvline(x, color="C3", lw=0.8, ls="--", alpha=0.7)
         ax.text(x, ymax + 2.8 * pad, "; ".join(names), rotation=90, va="top", ha="right",
                 fontsize=7, color="C3")
@@ -44,8 +56,15 @@ def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
     return fig
 
 
-def save(fig: plt.Figure, path) -> None:
+def save_figure(fig: plt.Figure, path, *, dpi: int = 130, tight: bool = False) -> Path:
+    """Write ``fig`` as a PNG atomically (no half-written file on a crash), then close it.
+
+    ``tight`` crops to the drawn area (the sweep report's figures); closing frees the figure,
+    which matters in sweeps and notebooks that draw many.
+    """
     from alignsim.results import atomic_write
 
-    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
+    extra = {"bbox_inches": "tight"} if tight else {}
+    path = atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, format="png", **extra))
     plt.close(fig)
+    return path

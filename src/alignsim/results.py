@@ -17,6 +17,12 @@ import numpy as np
 import pandas as pd
 
 from alignsim.ensemble import Trajectory
+from alignsim.kernel.calendar import first_days
+
+
+def step_dates(traj: Trajectory) -> pd.DatetimeIndex:
+    """The dates of a run's steps 0 .. months: each month's first day (tables and figures)."""
+    return pd.to_datetime(first_days(traj.spec.start, traj.months + 1))
 
 
 def timeseries_frame(traj: Trajectory) -> pd.DataFrame:
@@ -28,7 +34,7 @@ def timeseries_frame(traj: Trajectory) -> pd.DataFrame:
     spec = traj.spec
     t1, r = traj.alignment.shape[:2]
     steps = np.repeat(np.arange(t1), r)
-    dates = pd.to_datetime([spec.start.plus(t).first_day() for t in range(t1)])
+    dates = step_dates(traj)
     cols: dict[str, np.ndarray] = {
         "replicate": np.tile(traj.replicate_ids, t1),
         "step": steps,

@@ -41,12 +41,11 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
         path = write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet")
         files["timeseries"] = str(path)
     if config.output.figure:
-        from alignsim.plots import drift_figure, save
+        from alignsim.plots import drift_figure, save_figure
 
-        save(drift_figure(traj, f"Kazakhstan's Russian–Turkic axis — scenario "
-                                f"{config.scenario.name}, {config.replicates} replicates"),
-             out_dir / "drift.png")
-        files["figure"] = str(out_dir / "drift.png")
+        fig = drift_figure(traj, f"Kazakhstan's Russian–Turkic axis — scenario "
+                                 f"{config.scenario.name}, {config.replicates} replicates")
+        files["figure"] = str(save_figure(fig, out_dir / "drift.png"))
     summary["files"] = files
     if config.output.summary:
         write_json(summary, out_dir / "summary.json")

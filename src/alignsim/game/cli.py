@@ -1,16 +1,12 @@
 """``alignsim-equilibria``: the equilibria of the stage game at a date of a scenario.
 
-Usage::
-
-    alignsim-equilibria [+date=YYYY-MM] [hydra overrides...]
-    alignsim-equilibria scenario=history +date=2022-07 seed=3
-
 The scenario is replayed with the ensemble driver (``replicates`` of them, default from the
 config; the replicate with the median Russian–Turkic axis at the date is kept) up to the start of
 the month, then the month's normal-form game among all actors is built by the kernel (the month's
 scheduled shocks included, every actor free to choose) and solved with pygambit: the pure Nash
 equilibria, the logit QRE at a few precisions, and all mixed equilibria of the Russia vs
-Kazakhstan slice with the other actors held at ``none``. Nothing is written to disk.
+Kazakhstan slice with the other actors held at ``none``. Nothing is written to disk, so the tool
+has no ``--out``. ``alignsim-equilibria --help`` lists the words.
 
 Why compose instead of ``@hydra.main``: the command only prints, and ``@hydra.main`` would create
 an output folder per call. Bad input (an unknown key, a wrong type, an unknown or out-of-range
@@ -19,15 +15,27 @@ date) is one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
+from alignsim.tools import Option, Tool, ToolArgs, tool_main
+
 PROG = "alignsim-equilibria"
 SLICE = ("russia", "kazakhstan")
-HELP = __doc__.split("Why compose")[0].strip()
+TOOL = Tool(
+    prog=PROG,
+    summary="""Replays a scenario up to the start of a month (the replicate with the median
+    Russian–Turkic axis of `replicates`), builds that month's normal-form game among all six
+    actors (the month's scheduled shocks included, every actor free to choose) and solves it with
+    pygambit: the pure Nash equilibria, the logit QRE at a few precisions, and all mixed equilibria
+    of the Russia vs Kazakhstan slice with the others held at none. Prints only; writes nothing.""",
+    options=(Option("+date", "YYYY-MM", "the month of the game (default: the scenario's start); "
+                    "date=YYYY-MM works too"),),
+    examples=(f"{PROG} +date=2022-07",
+              f"{PROG} scenario=baseline +date=2024-03 seed=3 replicates=50"),
+)
 
 
 def qre_lambdas(qre_lambda: float) -> list[float]:
@@ -135,41 +143,15 @@ def report(cfg, date_text: str | None) -> str:
     return "\n".join(out)
 
 
-def split_args(argv: Sequence[str]) -> tuple[str | None, list[str]]:
-    """Take ``date=``/``+date=`` out of the overrides (it is no model key)."""
-    date, overrides = None, []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key.lstrip("+") == "date":
-            date = value
-        else:
-            overrides.append(arg)
-    return date, overrides
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    from alignsim.errors import bad_input
+    """Entry point: answer ``--help``, take ``+date=`` out, compose, replay, solve, print."""
+    tool_main(TOOL, argv, _run)
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in args):
-        print(HELP)
-        return
-    date, overrides = split_args(args)
-    try:
-        from alignsim.config import compose_config
 
-        cfg = compose_config(overrides)
-        text = report(cfg, date)
-    except Exception as exc:
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
+def _run(args: ToolArgs) -> None:
+    from alignsim.config import compose_config
 
-        from alignsim.kernel.spec import ConfigError
-
-        if isinstance(exc, ConfigError | HydraException | OmegaConfBaseException):
-            bad_input(exc, PROG)
-        raise
-    print(text)
+    print(report(compose_config(args.hydra), args.get("date")))
 
 
 if __name__ == "__main__":

@@ -41,3 +41,17 @@ def parse_month(text: str) -> Month:
     if m.group(3) is not None:
         date(year, month, int(m.group(3)))  # validates the day
     return Month(year, month)
+
+
+def first_days(start: Month, months: int) -> list[date]:
+    """The first day of each of ``months`` months from ``start``: the dates of steps 0, 1, ...
+
+    Step ``t`` is the state at the start of month ``start + t``; tables and figures date it by
+    that month's first day. One helper, so that every table and figure dates a step alike.
+    """
+    return [start.plus(t).first_day() for t in range(int(months))]
+
+
+def month_first_day(text: str) -> date:
+    """The first day of the month a ``YYYY-MM`` label names (the months of stored tables)."""
+    return parse_month(text).first_day()

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alignsim.kernel.calendar import month_first_day
 from alignsim.results import atomic_write, write_parquet
 from alignsim.sweeps.point import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
 
@@ -173,22 +174,10 @@ def point_table(sweep: Sweep) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------- figures
 def _plt():
-    import matplotlib
+    """pyplot and seaborn in the report's look (the package's theme at "paper" size)."""
+    from alignsim.plots import theme
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="paper")
-    return plt, sns
-
-
-def save_figure(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return path
+    return theme("paper")
 
 
 def drift_figure(sweep: Sweep):
@@ -253,7 +242,7 @@ def trajectories_figure(sweep: Sweep):
     palette = sns.color_palette("deep", len(picks))
     for color, (_, row) in zip(palette, picks.iterrows(), strict=True):
         d = tr[tr["point_key"] == row["point_key"]]
-        when = pd.to_datetime(d["month"] + "-01")
+        when = pd.to_datetime([month_first_day(m) for m in d["month"]])
         label = ", ".join(f"{p}={row[p]:g}" if isinstance(row[p], float) else f"{p}={row[p]}"
                           for p in sweep.swept) or "point"
         ax.plot(when, d["axis_mean"], color=color, label=label)
@@ -289,9 +278,11 @@ def build_report(sweep_dir: Path | str, figures: bool = True) -> Sweep:
     else:
         (d / FAILURES).unlink(missing_ok=True)
     if figures and not sweep.results.empty:
+        from alignsim.plots import save_figure
+
         for name, make in zip(FIGURES, (drift_figure, leader_heatmap_figure, trajectories_figure),
                               strict=True):
-            files.append(str(save_figure(make(sweep), d / name)))
+            files.append(str(save_figure(make(sweep), d / name, dpi=110, tight=True)))
     sweep.files = files
     return sweep
 

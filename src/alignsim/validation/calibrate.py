@@ -21,7 +21,6 @@ its length: events and uniforms are laid out month by month).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import sys
 import time
@@ -37,6 +36,16 @@ from alignsim import __version__
 from alignsim.ensemble import run_ensemble
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
+from alignsim.tools import (
+    Option,
+    Tool,
+    ToolArgs,
+    get_config_value,
+    out_option,
+    set_config_value,
+    set_config_values,
+    tool_main,
+)
 from alignsim.validation.patterns import (
     CalibrationConf,
     PatternConf,
@@ -50,43 +59,6 @@ METHODS = ("differential_evolution", "nelder_mead")
 
 
 # ---------------------------------------------------------------------------- parameters
-def get_config_value(cfg: Any, key: str) -> Any:
-    """Read a dotted key (``payoffs.alignment.inertia``) from the typed config tree."""
-    node = cfg
-    for part in key.split("."):
-        node = _child(node, part, key)
-    return node
-
-
-def set_config_value(cfg: Config, key: str, value: float) -> Config:
-    """A deep copy of ``cfg`` with the dotted ``key`` set to ``value`` (must exist, be numeric)."""
-    out = copy.deepcopy(cfg)
-    parts = key.split(".")
-    parent = out
-    for part in parts[:-1]:
-        parent = _child(parent, part, key)
-    last = parts[-1]
-    old = _child(parent, last, key)
-    if isinstance(old, bool) or not isinstance(old, int | float):
-        raise ConfigError(key, f"is not a number (found {type(old).__name__}); cannot be fitted")
-    if isinstance(parent, dict):
-        parent[last] = float(value)
-    else:
-        setattr(parent, last, float(value))
-    return out
-
-
-def _child(node: Any, part: str, key: str) -> Any:
-    if isinstance(node, Mapping):
-        if part not in node:
-            raise ConfigError(key, f"no {part!r} here; allowed: {', '.join(map(str, node))}")
-        return node[part]
-    if dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
-        return getattr(node, part)
-    names = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
-    raise ConfigError(key, f"no {part!r} here; allowed: {', '.join(names) or 'nothing'}")
-
-
 @dataclass(frozen=True)
 class FreeParameter:
     """A fitted parameter: its dotted config key, bounds and default (first guess)."""
@@ -166,10 +138,8 @@ class Objective:
         self.months = need
 
     def config_at(self, x: Sequence[float]) -> Config:
-        cfg = self.base
-        for p, v in zip(self.params, x, strict=True):
-            cfg = set_config_value(cfg, p.key, v)
-        return cfg
+        return set_config_values(self.base, {p.key: v for p, v in zip(self.params, x,
+                                                                       strict=True)})
 
     def results(self, x: Sequence[float]) -> list[PatternResult]:
         spec = truncate_spec(compile_spec(self.config_at(x)), self.months)
@@ -367,9 +337,7 @@ def calibrated_yaml(base: Config, result: CalibrationResult, vname: str,
     with fitted values, and fitted non-payoff keys at their global paths."""
     from omegaconf import OmegaConf
 
-    cfg = base
-    for p, v in zip(result.params, result.x, strict=True):
-        cfg = set_config_value(cfg, p.key, v)
+    cfg = set_config_values(base, result.values)
     payoffs = OmegaConf.to_container(OmegaConf.structured(cfg.payoffs))
     payoffs["name"] = "calibrated"
     doc: dict[str, Any] = {"payoffs": payoffs}
@@ -397,61 +365,55 @@ def calibrated_yaml(base: Config, result: CalibrationResult, vname: str,
 
 
 # --------------------------------------------------------------------------------- CLI
+TOOL = Tool(
+    prog=PROG,
+    summary="""Fits the assumption parameters listed in conf/validation/<NAME>.yaml (calibration:
+    bounds, method, replicates) to the 2022–2023 ("fit") patterns with scipy.optimize, under common
+    random numbers, then prints the fitted values and the validation table at the defaults and
+    calibrated (the 2024–2025 "holdout" patterns are out of sample). Writes calibration.json and
+    calibrated.yaml (a payoffs group: use it as payoffs=calibrated).""",
+    options=(
+        out_option("the output folder (default outputs/calibrate/<date>/<time>/); out=DIR, the "
+                   "older spelling, still works", aliases=("out",)),
+        Option("--write", "PATH", "also write calibrated.yaml to PATH, e.g. "
+               "conf/payoffs/calibrated.yaml", writable="file"),
+        Option("validation", "NAME", "the patterns and calibration settings: "
+               "conf/validation/NAME.yaml (default: default), and validation.KEY=VALUE overrides, "
+               "e.g. validation.calibration.maxiter=5", prefix=True),
+    ),
+    examples=(f"{PROG} --write conf/payoffs/calibrated.yaml",
+              f"{PROG} validation.calibration.method=nelder_mead replicates=100 --out outputs/cal"),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``alignsim-calibrate [model overrides] [validation=NAME] [validation.k=v] [--out DIR]
-    [--write PATH]``: fit, print the fitted values and the fit/holdout table, write
-    ``calibration.json`` + ``calibrated.yaml`` to the output dir (and to ``--write PATH``)."""
+    """``alignsim-calibrate``: fit, print the fitted values and the fit/holdout table, write
+    ``calibration.json`` + ``calibrated.yaml`` to the output folder (and to ``--write PATH``)."""
+    tool_main(TOOL, argv, _run)
+
+
+def _run(args: ToolArgs) -> None:
     from omegaconf import OmegaConf
 
     from alignsim.config import compose_dictconfig, to_config
-    from alignsim.errors import bad_input, check_writable, help_requested
     from alignsim.results import atomic_write, write_json
-    from alignsim.validation.patterns import load_validation
-    from alignsim.validation.validate import format_table, run_validation, split_args
+    from alignsim.validation.validate import format_table, load_inputs, run_validation
 
-    words = list(sys.argv[1:] if argv is None else argv)
-    help_requested(words, PROG, main.__doc__)
-    write_to = None
-    if "--write" in words:
-        i = words.index("--write")
-        if i + 1 >= len(words):
-            bad_input(ConfigError("--write", "needs a file path"), PROG)
-        write_to = Path(words[i + 1])
-        words = words[:i] + words[i + 2:]
-    try:
-        args = split_args(words)
-        # fail before the fit, not after it, if the results could not be written
-        if args.out:
-            check_writable("--out", args.out)
-        if write_to is not None:
-            check_writable("--write", write_to, is_file=True)
-        vconf = load_validation(args.validation_name, args.validation_overrides)
-        overrides = list(args.hydra)
-        if not any(w.lstrip("+").startswith("months=") for w in overrides):
-            overrides.insert(0, f"months={vconf.months}")
-        dcfg = compose_dictconfig(overrides)
-        base = to_config(dcfg)
-        result = calibrate(base, vconf.patterns, vconf.calibration, progress=bool(base.progress))
-    except Exception as exc:  # composition / config errors: one line, exit 2
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
-
-        if isinstance(exc, ConfigError | HydraException | OmegaConfBaseException):
-            bad_input(exc, PROG)
-        raise
+    vconf, overrides = load_inputs(args)
+    dcfg = compose_dictconfig(overrides)
+    base = to_config(dcfg)
+    result = calibrate(base, vconf.patterns, vconf.calibration, progress=bool(base.progress))
+    write_to = Path(args.values["write"]) if "write" in args.values else None
+    command = [PROG, *args.words]
     stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S")
-    out_dir = Path(args.out or f"outputs/calibrate/{stamp}")
-    text = calibrated_yaml(base, result, vconf.name, [PROG, *words] +
-                           (["--write", str(write_to)] if write_to else []))
+    out_dir = Path(args.get("out") or f"outputs/calibrate/{stamp}")
+    text = calibrated_yaml(base, result, vconf.name, command)
     atomic_write(out_dir / "calibrated.yaml", lambda p: p.write_text(text))
     if write_to is not None:
         atomic_write(write_to, lambda p: p.write_text(text))
-    fitted = base
-    for p, v in zip(result.params, result.x, strict=True):
-        fitted = set_config_value(fitted, p.key, v)
     before = run_validation(base, vconf)
-    after = run_validation(fitted, vconf)
-    doc = {**result.to_dict(), "command": [PROG, *words],
+    after = run_validation(set_config_values(base, result.values), vconf)
+    doc = {**result.to_dict(), "command": command,
            "validation_default": [p.row() for p in before.results],
            "validation_calibrated": [p.row() for p in after.results],
            "config": OmegaConf.to_container(dcfg, resolve=True)}

@@ -48,6 +48,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from alignsim.config import conf_dir, to_config
 from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
+from alignsim.tools import (
+    Option,
+    Tool,
+    ToolArgs,
+    get_config_value,
+    hydra_job,
+    out_option,
+    set_config_values,
+    tool_main,
+)
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 PROG = "alignsim-sensitivity"
@@ -251,10 +261,7 @@ _LINEAR_FIELDS = ("effects", "cost", "event_effects")
 
 def _with_value(base: DictConfig, values: Mapping[str, float]) -> Spec:
     """Compile the base config with ``values`` set (the slow, always-correct path)."""
-    dc = base.copy()
-    for key, v in values.items():
-        OmegaConf.update(dc, key, float(v), merge=False)
-    return compile_spec(to_config(dc))
+    return compile_spec(to_config(set_config_values(base, values)))
 
 
 def _same(a: object, b: object) -> bool:
@@ -283,10 +290,11 @@ class _Applier:
 
 
 def _check_number(base: DictConfig, p: Parameter, j: int) -> float:
-    value = OmegaConf.select(base, p.key, default=None, throw_on_missing=False)
     where = f"sensitivity.parameters[{j}].key"
-    if value is None:
-        raise ConfigError(where, f"{p.key!r} is not a key of the config")
+    try:
+        value = get_config_value(base, p.key)
+    except ConfigError as exc:
+        raise ConfigError(where, f"{p.key!r} is not a key of the config ({exc.message})") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(where, f"{p.key!r} is not a number (got {type(value).__name__})")
     return float(value)
@@ -488,26 +496,30 @@ def morris_screen(
     from SALib.sample import morris as morris_sample
 
     X = morris_sample.sample(prob, trajectories, num_levels=levels, seed=seed)
+
+    def indices(y: np.ndarray) -> dict[str, np.ndarray]:
+        res = morris_analyze.analyze(prob, X, y, num_resamples=num_resamples,
+                                     conf_level=conf_level, num_levels=levels, seed=seed)
+        out = {c: np.asarray(res[c], dtype=float) for c in ("mu", "mu_star", "mu_star_conf",
+                                                            "sigma")}
+        top = pd.Series(out["mu_star"]).max()  # NaN-skipping, as the ranking reads it
+        out["mu_star_norm"] = out["mu_star"] / top if top > 0 else np.zeros_like(out["mu_star"])
+        return out
+
+    return _stage("morris", prob, X, evaluate, outputs, indices)
+
+
+def _stage(method: str, prob: dict, X: np.ndarray, evaluate: Evaluate, outputs: Sequence[str],
+           indices: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> Stage:
+    """Both stages' common part: evaluate the design ``X`` (timed), then a table of
+    ``indices(y)`` per output (one row per parameter), and the noise report."""
     t0 = time.perf_counter()
     Y = _as_2d(evaluate(X), len(outputs))
     seconds = time.perf_counter() - t0
-    frames = []
-    for k, o in enumerate(outputs):
-        res = morris_analyze.analyze(prob, X, Y[:, k], num_resamples=num_resamples,
-                                     conf_level=conf_level, num_levels=levels, seed=seed)
-        df = pd.DataFrame({
-            "output": o,
-            "parameter": list(prob["names"]),
-            "mu": np.asarray(res["mu"], dtype=float),
-            "mu_star": np.asarray(res["mu_star"], dtype=float),
-            "mu_star_conf": np.asarray(res["mu_star_conf"], dtype=float),
-            "sigma": np.asarray(res["sigma"], dtype=float),
-        })
-        top = df["mu_star"].max()
-        df["mu_star_norm"] = df["mu_star"] / top if top > 0 else 0.0
-        frames.append(df)
-    noise = noise_report("morris", outputs, Y, getattr(evaluate, "last_noise", None))
-    return Stage("morris", pd.concat(frames, ignore_index=True), X, Y, seconds, noise)
+    frames = [pd.DataFrame({"output": o, "parameter": list(prob["names"]), **indices(Y[:, k])})
+              for k, o in enumerate(outputs)]
+    noise = noise_report(method, outputs, Y, getattr(evaluate, "last_noise", None))
+    return Stage(method, pd.concat(frames, ignore_index=True), X, Y, seconds, noise)
 
 
 def rank_parameters(morris: pd.DataFrame) -> list[str]:
@@ -531,25 +543,16 @@ def sobol_indices(
     from SALib.sample import sobol as sobol_sample
 
     X = sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
-    t0 = time.perf_counter()
-    Y = _as_2d(evaluate(X), len(outputs))
-    seconds = time.perf_counter() - t0
-    frames = []
-    for k, o in enumerate(outputs):
-        if np.var(Y[:, k]) == 0:  # a constant output has no variance to share out
-            nan = np.full(prob["num_vars"], np.nan)
-            res = {"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan}
-        else:
-            res = sobol_analyze.analyze(prob, Y[:, k], calc_second_order=False,
-                                        num_resamples=num_resamples, conf_level=conf_level,
-                                        seed=seed)
-        frames.append(pd.DataFrame({
-            "output": o,
-            "parameter": list(prob["names"]),
-            **{c: np.asarray(res[c], dtype=float) for c in ("S1", "S1_conf", "ST", "ST_conf")},
-        }))
-    noise = noise_report("sobol", outputs, Y, getattr(evaluate, "last_noise", None))
-    return Stage("sobol", pd.concat(frames, ignore_index=True), X, Y, seconds, noise)
+    names = ("S1", "S1_conf", "ST", "ST_conf")
+
+    def indices(y: np.ndarray) -> dict[str, np.ndarray]:
+        if np.var(y) == 0:  # a constant output has no variance to share out
+            return {c: np.full(prob["num_vars"], np.nan) for c in names}
+        res = sobol_analyze.analyze(prob, y, calc_second_order=False,
+                                    num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+        return {c: np.asarray(res[c], dtype=float) for c in names}
+
+    return _stage("sobol", prob, X, evaluate, outputs, indices)
 
 
 @dataclass
@@ -685,11 +688,7 @@ def format_tables(analysis: Analysis) -> str:
 
 def write_outputs(analysis: Analysis, out_dir: Path) -> list[Path]:
     """Index tables (csv + parquet), the noise table, a JSON summary and the figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from alignsim.plots import save_figure
     from alignsim.results import atomic_write, write_json, write_parquet
 
     out_dir = Path(out_dir)
@@ -700,10 +699,7 @@ def write_outputs(analysis: Analysis, out_dir: Path) -> list[Path]:
                                     lambda p, f=frame: f.to_csv(p, index=False)))
         written.append(write_parquet(frame, out_dir / f"{name}.parquet"))
     written.append(write_json(analysis.summary(), out_dir / "sensitivity.json"))
-    fig = indices_figure(analysis)
-    written.append(atomic_write(out_dir / "sensitivity.png",
-                                lambda p: fig.savefig(p, dpi=110, format="png")))
-    plt.close(fig)
+    written.append(save_figure(indices_figure(analysis), out_dir / "sensitivity.png", dpi=110))
     return written
 
 
@@ -754,16 +750,37 @@ def _task(cfg: DictConfig) -> None:
     print(f"wrote {out}")
 
 
-def main() -> None:
-    import hydra
+TOOL = Tool(
+    prog=PROG,
+    summary="""Global sensitivity of the end-of-run results (the drift of the Russian–Turkic axis,
+    P(Russian sphere leads), ...) to the assumption parameters and ranges of
+    conf/sensitivity/<name>.yaml, with SALib in two stages: Morris elementary effects screen every
+    parameter cheaply, then Sobol indices (first and total order, bootstrap intervals) quantify the
+    most influential ones. Every sample point averages `replicates` runs under common random
+    numbers; the report says how much of the spread is replicate noise. Writes morris, sobol and
+    noise tables (.csv, .parquet), sensitivity.json and sensitivity.png.""",
+    options=(
+        out_option("the output folder (Hydra's run folder, like hydra.run.dir=DIR; default "
+                   "outputs/<date>/<time>/); +sensitivity.out=DIR, the older spelling, still works "
+                   "(it writes the results there, Hydra's record stays in its run folder)"),
+        Option("+sensitivity.KEY=VALUE", "", "a setting of conf/sensitivity/<name>.yaml: name, "
+               "select, outputs, morris_trajectories, morris_levels, top, n, conf_level, "
+               "num_resamples, seed; replicates=R sets the replicates per point", to_hydra=True),
+    ),
+    examples=(f"{PROG} replicates=32 +sensitivity.n=64 +sensitivity.top=4 --out outputs/sens",
+              f"{PROG} scenario=baseline +sensitivity.select=[align.econ,russia.punish]"),
+    hydra_flags=True,
+)
 
-    from alignsim.config import register
-    from alignsim.errors import run_hydra_cli
 
-    register()
-    task = hydra.main(config_path=str(conf_dir()), config_name="config",
-                      version_base="1.3")(_task)
-    run_hydra_cli(task, prog=PROG)
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: answer ``--help``, take ``--out``, then run the Hydra job :func:`_task`."""
+    tool_main(TOOL, argv, _run)
+
+
+def _run(args: ToolArgs) -> None:
+    out = args.get("out")
+    hydra_job(_task, args.hydra + ([f"hydra.run.dir={out}"] if out else []), PROG)
 
 
 if __name__ == "__main__":
