@@ -18,6 +18,10 @@ Dates: ``from`` is the first day of its month (the state before that month is pl
 route share at the start of each month of that year times exports / 12 (the share at the start of
 a month is what flows during it).
 
+Each pattern has a ``kind`` (:data:`KINDS`) and each check a **per-replicate** reading
+(:func:`replicate_passes`): whether one replicate on its own looks like the record, which the
+null-model report (:mod:`alignsim.validation.nulls`) uses to give each pattern's power.
+
 Each check also yields a **normalised error** (0 when met, in units of its tolerance), which the
 calibration (:mod:`alignsim.validation.calibrate`) sums in squares.
 """
@@ -37,6 +41,12 @@ from alignsim.metrics import BAND
 
 SPLITS = ("fit", "holdout")
 CHECKS = ("approx", "at_least", "at_most", "share_above", "share_below", "share_within")
+# What a pattern is about, so that the null-model report (:mod:`alignsim.validation.nulls`) can
+# say which kinds of evidence the game supplies: ``drift`` = a change of the axis or of the
+# sphere shares over a period (the headline outcome); ``change`` = a change of another quantity
+# (a relation, economic ties); ``level`` = a value at a date; ``frequency`` = how often
+# something happens in a window (halt months, uses of an action).
+KINDS = ("drift", "change", "level", "frequency")
 
 
 # ------------------------------------------------------------------------------ config schema
@@ -54,6 +64,7 @@ class PatternConf:
     tolerance: float = 1.0  # approx: pass band; otherwise the shortfall counted as one error unit
     min_fraction: float = 0.6  # share_*: fraction of replicates that must meet the condition
     unit: str = ""
+    kind: str = "level"  # one of KINDS: drift, change, level, frequency
 
 
 @dataclass
@@ -219,6 +230,50 @@ def _relation_change(traj: Trajectory, a: _Args) -> Reading:
     return Reading(rel[t1, :, i, j] - rel[t0, :, i, j], m1, max(t0, t1))
 
 
+def _sphere_change(traj: Trajectory, a: _Args) -> Reading:
+    """Change of one sphere's alignment share between two dates (the drift's composition)."""
+    s = a.name("sphere", traj.spec.spheres, "sphere")
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    al = _rows(traj, traj.alignment, max(t0, t1))
+    return Reading(al[t1, :, s] - al[t0, :, s], m1, max(t0, t1))
+
+
+def _ties(traj: Trajectory, s: int, t: int) -> np.ndarray:
+    """Economic ties of the swing state with sphere ``s`` at state ``t``, ``(R,)``.
+
+    The ``ties`` term of :func:`alignsim.kernel.dynamics.sphere_utility` (non-oil trade share +
+    export share on the sphere's routes + its members' investment / scale), recomputed from the
+    recorded shares and investment stocks because the trajectory does not keep it.
+    """
+    spec = traj.spec
+    routes = traj.share[t] @ spec.route_membership[s]
+    invest = traj.investment[t] @ spec.membership[s] / spec.dyn["investment_scale_bn"]
+    return spec.trade[s] + routes + invest
+
+
+def _ties_change(traj: Trajectory, a: _Args) -> Reading:
+    """Relative change of the economic ties with a sphere between two dates (0.05 = +5 %)."""
+    s = a.name("sphere", traj.spec.spheres, "sphere")
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    _rows(traj, traj.share, max(t0, t1))
+    before = _ties(traj, s, t0)
+    return Reading(_ties(traj, s, t1) / before - 1.0, m1, max(t0, t1))
+
+
+def _action_months(traj: Trajectory, a: _Args) -> Reading:
+    """Months in a window in which an actor used an action (forced uses included)."""
+    i = a.name("actor", traj.spec.actors, "actor")
+    k = a.name("action", traj.spec.actions, "action")
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    if t1 - 1 >= traj.actions.shape[0]:
+        _rows(traj, traj.pain, t1)  # the same one-line error as the state metrics
+    used = traj.actions[t0:t1, :, i] == k
+    return Reading(used.sum(axis=0).astype(float), m1, t1)
+
+
 def _rows(traj: Trajectory, arr: np.ndarray, t: int) -> np.ndarray:
     if t >= arr.shape[0]:
         raise ConfigError(
@@ -238,6 +293,9 @@ METRICS: dict[str, tuple[Callable[[Trajectory, _Args], Reading], tuple[str, ...]
     "halt_months": (_halt_months, ("from", "to", "threshold")),
     "relation": (_relation, ("a", "b", "at")),
     "relation_change": (_relation_change, ("a", "b", "from", "to")),
+    "sphere_change": (_sphere_change, ("sphere", "from", "to")),
+    "ties_change": (_ties_change, ("sphere", "from", "to")),
+    "action_months": (_action_months, ("actor", "action", "from", "to")),
 }
 
 
@@ -256,6 +314,11 @@ class PatternResult:
     passed: bool
     error: float  # normalised error: 0 when met, in units of the tolerance (signed for approx)
     values: np.ndarray
+
+    @property
+    def replicate_pass(self) -> np.ndarray:
+        """Per-replicate pass/fail ``(R,)``: see :func:`replicate_passes`."""
+        return replicate_passes(self.conf, self.values)
 
     @property
     def target_text(self) -> str:
@@ -288,6 +351,7 @@ class PatternResult:
             "passed": bool(self.passed),
             "unit": self.conf.unit,
             "description": self.conf.description,
+            "kind": self.conf.kind,
         }
 
 
@@ -307,6 +371,10 @@ def check_conf(name: str, conf: PatternConf) -> None:
         raise ConfigError(
             f"{key}.check", f"unknown check {conf.check!r}; allowed: {', '.join(CHECKS)}"
         )
+    if conf.kind not in KINDS:
+        raise ConfigError(
+            f"{key}.kind", f"unknown kind {conf.kind!r}; allowed: {', '.join(KINDS)}"
+        )
     if not np.isfinite(conf.target):
         raise ConfigError(f"{key}.target", "must be a finite number")
     if not (np.isfinite(conf.tolerance) and conf.tolerance > 0):
@@ -319,6 +387,29 @@ def read_metric(traj: Trajectory, name: str, conf: PatternConf) -> Reading:
     check_conf(name, conf)
     fn, allowed = METRICS[conf.metric]
     return fn(traj, _Args(conf.args, f"validation.patterns.{name}.args", traj.spec, allowed))
+
+
+def replicate_passes(conf: PatternConf, values: np.ndarray) -> np.ndarray:
+    """Whether each replicate, on its own, meets the pattern: ``(R,)`` bool.
+
+    Why: a null model is judged by how often a single history of it looks like the record, not
+    only by its ensemble. For ``approx`` a replicate passes inside ``target ± tolerance``; for
+    ``at_least``/``at_most`` when its value is on the right side of the target (the bound the
+    mean is held to); for ``share_*`` when it meets the per-replicate condition.
+    """
+    v = np.asarray(values, dtype=float)
+    c = conf
+    if c.check == "approx":
+        return np.abs(v - c.target) <= c.tolerance
+    if c.check == "at_least":
+        return v >= c.target
+    if c.check == "at_most":
+        return v <= c.target
+    if c.check == "share_above":
+        return v > c.target
+    if c.check == "share_below":
+        return v < c.target
+    return np.abs(v) <= c.target
 
 
 def evaluate(traj: Trajectory, name: str, conf: PatternConf) -> PatternResult:
@@ -338,12 +429,7 @@ def evaluate(traj: Trajectory, name: str, conf: PatternConf) -> PatternResult:
         stat, err = mean, max(0.0, mean - c.target) / c.tolerance
         passed = mean <= c.target
     else:
-        if c.check == "share_above":
-            ok = v > c.target
-        elif c.check == "share_below":
-            ok = v < c.target
-        else:
-            ok = np.abs(v) <= c.target
+        ok = replicate_passes(c, v)
         stat = float(ok.mean())
         err = max(0.0, c.min_fraction - stat) / c.tolerance
         passed = stat >= c.min_fraction

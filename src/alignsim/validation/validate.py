@@ -1,11 +1,10 @@
 """``alignsim-validate``: replay 2022–2025 over many replicates and test it against the patterns.
 
-Usage: ``alignsim-validate [hydra overrides] [validation=NAME] [validation.KEY=VALUE] [--out DIR]``,
-e.g. ``alignsim-validate replicates=300 payoffs=calibrated``. Model overrides go to Hydra as for
-``alignsim``; ``validation...`` selects and overrides ``conf/validation/<NAME>.yaml`` (the
-patterns are not part of the model config, so they are kept out of its schema). Output goes to
-``outputs/validate/<date>/<time>/`` (Hydra's run dir) or ``--out DIR`` / ``out=DIR``: a table
-``validation.csv`` + ``validation.json`` and a figure ``validation.png``.
+Model overrides go to Hydra as for ``alignsim``; ``validation=NAME`` and ``validation.KEY=VALUE``
+select and override ``conf/validation/<NAME>.yaml`` (the patterns are not part of the model
+config, so they are kept out of its schema). Output goes to Hydra's run folder
+(``outputs/validate/<date>/<time>/`` or ``--out DIR``): a table ``validation.csv`` +
+``validation.json`` and a figure ``validation.png``. ``alignsim-validate --help`` lists the words.
 
 Bad input (unknown key, wrong type, unknown pattern metric, a run too short for the patterns)
 ends in one line on stderr and exit status 2, before any file is written.
@@ -13,7 +12,6 @@ ends in one line on stderr and exit status 2, before any file is written.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.kernel.calendar import parse_month
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.tools import Option, Tool, ToolArgs, has_override, hydra_job, out_option, tool_main
 from alignsim.validation.patterns import (
     PatternResult,
     ValidationConf,
@@ -106,28 +105,25 @@ def format_table(results: Sequence[PatternResult]) -> str:
 def validation_figure(v: Validation, title: str | None = None):
     """The axis band over 2022–2025 with the pattern dates, and one panel per pattern
     (model mean and 90 % band against the target and its tolerance), in date order."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import pandas as pd
-    import seaborn as sns
 
     from alignsim.metrics import band
+    from alignsim.plots import theme
+    from alignsim.results import step_dates
 
-    sns.set_theme(style="whitegrid", context="notebook")
-    spec, traj, results = v.traj.spec, v.traj, v.results
+    plt, sns = theme("notebook")
+    traj, results = v.traj, v.results
     ncol = 5
     nrow = int(np.ceil(len(results) / ncol))
     fig = plt.figure(figsize=(3.3 * ncol, 3.6 + 2.5 * nrow), layout="constrained")
     grid = fig.add_gridspec(1 + nrow, ncol, height_ratios=[1.5] + [1.0] * nrow)
     top = fig.add_subplot(grid[0, :])
-    dates = pd.to_datetime([spec.start.plus(t).first_day() for t in range(traj.months + 1)])
+    dates = step_dates(traj)
     stats = band(traj.axis, axis_=1)
     top.fill_between(dates, stats["p05"], stats["p95"], alpha=0.25, color="C0", label="90 % band")
     top.plot(dates, stats["mean"], color="C0", lw=2, label="mean")
     for p in results:
-        x = pd.Timestamp(p.when.plus(1).first_day())
+        x = pd.Timestamp(p.when.plus(1).first_day())  # a pattern is read at its month's end
         top.axvline(x, color="C2" if p.passed else "C3", lw=0.8, ls="--", alpha=0.6)
     top.set_ylabel("axis = w_turkic − w_russian")
     top.set_title(title or f"History replay, {v.replicates} replicates: {v.passed}/"
@@ -162,7 +158,7 @@ def validation_figure(v: Validation, title: str | None = None):
 # ---------------------------------------------------------------------------- writing
 def write_outputs(v: Validation, out_dir: Path, meta: dict) -> dict[str, str]:
     """Write ``validation.csv``, ``validation.json`` (rows + summary + meta) and the figure."""
-    from alignsim.plots import save
+    from alignsim.plots import save_figure
     from alignsim.results import atomic_write, write_json
 
     out_dir = Path(out_dir)
@@ -172,8 +168,7 @@ def write_outputs(v: Validation, out_dir: Path, meta: dict) -> dict[str, str]:
         "table": str(atomic_write(out_dir / "validation.csv",
                                   lambda p: frame.to_csv(p, index=False))),
     }
-    save(fig, out_dir / "validation.png")
-    files["figure"] = str(out_dir / "validation.png")
+    files["figure"] = str(save_figure(fig, out_dir / "validation.png"))
     doc = {
         "alignsim_version": __version__,
         "replicates": v.replicates,
@@ -190,107 +185,104 @@ def write_outputs(v: Validation, out_dir: Path, meta: dict) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------- the CLI
-@dataclass
-class SplitArgs:
-    """Command-line words split between the model config (Hydra) and the validation group."""
+OUT = out_option("the output folder (Hydra's run folder; default outputs/validate/<date>/<time>/); "
+                 "out=DIR, the older spelling, still works", aliases=("out",))
+VALIDATION = Option("validation", "NAME", "the patterns: conf/validation/NAME.yaml (default: "
+                    "default), and validation.KEY=VALUE overrides of that file, e.g. "
+                    "validation.patterns.mc_tonnes_2023.tolerance=0.3", prefix=True)
+TOOL = Tool(
+    prog=PROG,
+    summary="""Replays the scenario (history by default) over many replicates with the ensemble
+    driver and tests it against the patterns documented in the seeds (conf/validation/): for each
+    pattern its target, the model's mean and 90 % band, and pass or FAIL, fit (2022–2023) and
+    holdout (2024–2025) apart. Writes validation.csv, validation.json and validation.png.""",
+    options=(OUT, VALIDATION),
+    examples=(f"{PROG} replicates=300 payoffs=calibrated --out outputs/val-cal",
+              f"{PROG} validation.patterns.mc_tonnes_2023.tolerance=0.3"),
+    hydra_flags=True,
+)
 
-    hydra: list[str]
-    validation_name: str
-    validation_overrides: list[str]
-    out: str | None
 
+def load_inputs(args: ToolArgs) -> tuple[ValidationConf, list[str]]:
+    """The patterns named by the tool's words, and the model overrides (the run covers the
+    patterns' months unless ``months=`` is given) — shared with ``alignsim-calibrate``."""
+    from alignsim.validation.patterns import load_validation
 
-def split_args(argv: Sequence[str]) -> SplitArgs:
-    """Separate ``validation=…``, ``validation.k=v`` and ``--out DIR``/``out=DIR`` from the
-    words meant for Hydra."""
-    hydra_args: list[str] = []
-    name, vover, out = "default", [], None
-    words = list(argv)
-    i = 0
-    while i < len(words):
-        w = words[i]
-        bare = w.lstrip("+")
-        if w == "--out":
-            if i + 1 >= len(words):
-                raise ConfigError("--out", "needs a directory")
-            out = words[i + 1]
-            i += 2
-            continue
-        if w.startswith("--out="):
-            out = w.split("=", 1)[1]
-        elif bare.startswith("out="):
-            out = bare.split("=", 1)[1]
-        elif bare.startswith("validation="):
-            name = bare.split("=", 1)[1]
-        elif bare.startswith("validation."):
-            vover.append(bare[len("validation."):])
-        else:
-            hydra_args.append(w)
-        i += 1
-    if out is not None and not out:
-        raise ConfigError("out", "needs a directory")
-    return SplitArgs(hydra_args, name, vover, out)
+    vconf = load_validation(args.get("validation", "default"), args.lists.get("validation", []))
+    overrides = list(args.hydra)
+    if not has_override(overrides, "months"):
+        overrides.insert(0, f"months={vconf.months}")
+    return vconf, overrides
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: split the words, load the patterns, then run the Hydra job."""
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import DictConfig, OmegaConf
+    """Entry point: take out ``--nulls``, split the words, load the patterns, run the Hydra job."""
+    import dataclasses
+    import sys
 
-    from alignsim.config import conf_dir, register, to_config
-    from alignsim.errors import bad_input, check_writable, help_requested, run_hydra_cli
-    from alignsim.runner import discard_output_dir
-    from alignsim.validation.patterns import load_validation
+    from alignsim.tools import usage_error
+    from alignsim.validation.nulls import help_option, split_nulls_option
 
     words = list(sys.argv[1:] if argv is None else argv)
-    help_requested(words, PROG, sys.modules[__name__].__doc__)
     try:
-        args = split_args(words)
-        if args.out:
-            check_writable("--out", args.out)
-        vconf = load_validation(args.validation_name, args.validation_overrides)
+        rest, nulls = split_nulls_option(words)
     except ConfigError as exc:
-        bad_input(exc, PROG)
-    overrides = list(args.hydra)
-    if not any(w.lstrip("+").startswith("months=") for w in overrides):
-        overrides.insert(0, f"months={vconf.months}")
-    run_dir = args.out or "outputs/validate/${now:%Y-%m-%d}/${now:%H-%M-%S}"
+        usage_error(PROG, f"{exc.key}: {exc.message}")
+    tool = dataclasses.replace(TOOL, options=(*TOOL.options, help_option()))
+    tool_main(tool, rest, lambda args: _run(args, nulls, words))
+
+
+def _run(args: ToolArgs, nulls: tuple[str, ...] | None = None,
+         words: list[str] | None = None) -> None:
+    vconf, overrides = load_inputs(args)
+    run_dir = args.get("out") or "outputs/validate/${now:%Y-%m-%d}/${now:%H-%M-%S}"
     overrides += [f"hydra.run.dir={run_dir}", "hydra.output_subdir=.hydra",
                   "hydra/job_logging=none", "hydra/hydra_logging=none"]
-    register()
+    hydra_job(lambda cfg: _task(cfg, vconf, words or args.words, nulls), overrides, PROG)
 
-    @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
-    def task(cfg: DictConfig) -> None:
-        out_dir = Path(HydraConfig.get().runtime.output_dir)
-        try:
-            config = to_config(cfg)
-            v = run_validation(config, vconf, progress=bool(config.progress))
-        except ConfigError as exc:
-            # exit here (SystemExit passes through Hydra's job runner, which would otherwise
-            # print its own "Error executing job" line before ours)
-            discard_output_dir(out_dir)
-            bad_input(exc, PROG)
-        meta = {
-            "validation": OmegaConf.to_container(OmegaConf.structured(vconf)),
-            "config": OmegaConf.to_container(cfg, resolve=True),
-            "command": [PROG, *words],
-        }
-        files = write_outputs(v, out_dir, meta)
-        print(format_table(v.results))
-        s = v.summary()
-        print(f"\n{s['passed']}/{s['total']} patterns pass (fit {s['by_split']['fit']['passed']}/"
-              f"{s['by_split']['fit']['total']}, holdout {s['by_split']['holdout']['passed']}/"
-              f"{s['by_split']['holdout']['total']}); {v.replicates} replicates, seed {v.seed}, "
-              f"{v.elapsed_s:.1f} s")
-        print(f"wrote {files['table']}, {files['json']}, {files['figure']}")
 
-    saved = sys.argv
-    sys.argv = [PROG, *overrides]
+def _task(cfg, vconf: ValidationConf, words: list[str],
+          nulls: tuple[str, ...] | None = None) -> None:
+    """The Hydra job: validate, write, print; then the null models if asked (``--nulls``)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from alignsim.config import to_config
+    from alignsim.errors import bad_input
+    from alignsim.runner import discard_output_dir
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run_hydra_cli(task, PROG)
-    finally:
-        sys.argv = saved
+        config = to_config(cfg)
+        v = run_validation(config, vconf, progress=bool(config.progress))
+    except ConfigError as exc:
+        # exit here (SystemExit passes through Hydra's job runner, which would otherwise
+        # print its own "Error executing job" line before ours)
+        discard_output_dir(out_dir)
+        bad_input(exc, PROG)
+    meta = {
+        "validation": OmegaConf.to_container(OmegaConf.structured(vconf)),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "command": [PROG, *words],
+    }
+    files = write_outputs(v, out_dir, meta)
+    print(format_table(v.results))
+    print(f"\n{summary_line(v)}")
+    print(f"wrote {files['table']}, {files['json']}, {files['figure']}")
+    if nulls:  # the same compiled spec, seed and replicates: common random numbers
+        from alignsim.validation.nulls import report_nulls
+
+        report_nulls(v.traj.spec, vconf.patterns, v.results, replicates=v.replicates,
+                     seed=v.seed, nulls=nulls, out_dir=out_dir, meta=meta)
+
+
+def summary_line(v: Validation) -> str:
+    """``15/15 patterns pass (fit 6/6, holdout 9/9); R replicates, seed S, T s``."""
+    s = v.summary()
+    fit, hold = s["by_split"]["fit"], s["by_split"]["holdout"]
+    return (f"{s['passed']}/{s['total']} patterns pass (fit {fit['passed']}/{fit['total']}, "
+            f"holdout {hold['passed']}/{hold['total']}); {v.replicates} replicates, seed {v.seed}, "
+            f"{v.elapsed_s:.1f} s")
 
 
 if __name__ == "__main__":
