@@ -14,7 +14,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from alignsim.config import conf_dir, register, to_config
-from alignsim.errors import bad_input, error_line, run_hydra_cli
+from alignsim.errors import bad_input, check_writable, error_line, run_hydra_cli
 from alignsim.kernel.spec import ConfigError
 from alignsim.runner import discard_output_dir, format_summary, run_main_job
 
@@ -51,7 +51,25 @@ def task(cfg: DictConfig) -> object:
     return summary["axis"]["end"]["median"]
 
 
+def _check_output_folder(argv: list[str]) -> None:
+    """Refuse an output folder that cannot be written before Hydra creates it (Hydra's own
+    ``mkdir`` fails outside the job, with a traceback). Checks the literal part of the folder,
+    up to its first interpolation: ``outputs/${now:...}`` checks ``outputs``."""
+    multirun = "-m" in argv or "--multirun" in argv
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    folder = "multirun" if multirun else "outputs"
+    for word in argv:
+        if word.startswith(f"{key}="):
+            folder = word.split("=", 1)[1]
+    literal = folder.split("${", 1)[0].rstrip("/") or "."
+    try:
+        check_writable(key, literal)
+    except ConfigError as exc:
+        bad_input(exc)
+
+
 def main() -> None:
+    _check_output_folder(sys.argv[1:])
     run_hydra_cli(task)
     failed = sys.modules.get("alignsim.sweeps.callbacks")
     if failed is not None and failed.FAILED_POINTS:  # the others' results are kept and reported
