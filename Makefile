@@ -1,7 +1,9 @@
 # The two commands of the README. Both set everything up on a fresh machine first.
 #   make run   [ARGS="scenario=baseline replicates=500 payoffs.actors.russia.punish=0.2"]
 #   make test
-.PHONY: run test lint bench setup
+#   make lab   the notebooks of experiments/ in JupyterLab [LAB_ARGS="--port 8899 --no-browser"]
+#   make mutation   sampled mutation testing, ~25-40 min, not in CI [MUTATION_ARGS="--sample 5"]
+.PHONY: run test lint bench setup lab mutation
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -10,11 +12,22 @@ run: setup
 	.venv/bin/alignsim $(ARGS)
 
 test:
-	@bash scripts/bootstrap.sh --browser
+	@bash scripts/bootstrap.sh --dev --browser
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-lint: setup
+lint:
+	@bash scripts/bootstrap.sh --dev
 	.venv/bin/ruff check src tests benchmarks
 
-bench: setup
+lab:
+	@bash scripts/bootstrap.sh --lab
+	.venv/bin/jupyter lab --ServerApp.root_dir=experiments $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
+bench:
+	@bash scripts/bootstrap.sh --dev
 	for b in benchmarks/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
+
+# cosmic-ray over a copy of the tree in /tmp (never this checkout's src/); see mutation.toml.
+mutation:
+	@bash scripts/bootstrap.sh --dev
+	.venv/bin/python scripts/mutation.py $(MUTATION_ARGS)

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Set up alignsim from nothing: find a Python >= 3.12, create .venv, install the package with
-# everything the tests need. Idempotent: re-installs only when pyproject.toml changed.
-#   scripts/bootstrap.sh            # package, demo, notebooks and test tools
-#   scripts/bootstrap.sh --browser  # also Debian's chromium for the browser test (needs root/apt)
+# Set up alignsim from nothing: find a Python >= 3.12, create .venv, install the package.
+# Idempotent: re-installs only when pyproject.toml changed or a larger set of extras is asked for.
+#   scripts/bootstrap.sh                  # the package alone: enough for `alignsim` (make run)
+#   scripts/bootstrap.sh --lab            # + the notebooks extra: JupyterLab, game, demo (make lab)
+#   scripts/bootstrap.sh --dev            # + everything the tests need (make test, make lint)
+#   scripts/bootstrap.sh --dev --browser  # also Debian's chromium for the browser test (root/apt)
+# Why levels: the `game` extra (pygambit) has no wheel for every Python and compiles for minutes;
+# only the equilibrium tools, the notebooks and the tests need it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_browser=0
-[ "${1:-}" = "--browser" ] && want_browser=1
+level=0   # 0: the package, 1: [notebooks], 2: [dev] (each includes the one before)
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    --lab) [ "$level" -ge 1 ] || level=1 ;;
+    --dev) level=2 ;;
+    *) echo "bootstrap: error: unknown option '$arg'; allowed: --lab, --dev, --browser" >&2; exit 2 ;;
+  esac
+done
+extras=("" "[notebooks]" "[dev]")
 
 py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
 
@@ -35,12 +48,15 @@ if [ ! -x .venv/bin/python ] || ! py_ok .venv/bin/python; then
   "$PY" -m venv .venv
 fi
 
-stamp=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ "$(cat .venv/.alignsim-stamp 2>/dev/null)" != "$stamp" ]; then
-  echo "bootstrap: installing alignsim and its dependencies into .venv (first time: several minutes)"
+# the stamp records the pyproject.toml it was installed from and the level of extras
+stamp=$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
+read -r have_stamp have_level 2>/dev/null < .venv/.alignsim-stamp || true
+if [ "${have_stamp:-}" != "$stamp" ] || [ "${have_level:-0}" -lt "$level" ]; then
+  [ "${have_level:-0}" -le "$level" ] || level=$have_level   # never drop extras installed before
+  echo "bootstrap: installing alignsim${extras[$level]} and its dependencies into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
-  echo "$stamp" > .venv/.alignsim-stamp
+  .venv/bin/python -m pip install --quiet -e ".${extras[$level]}"
+  echo "$stamp $level" > .venv/.alignsim-stamp
 fi
 
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then

@@ -8,6 +8,16 @@ headline series, and a narration log says who did what and why (the demo reads i
 For the same ``config.seed`` and ``replicate`` it gives exactly the trajectory of replicate
 ``replicate`` of :func:`alignsim.ensemble.run_ensemble`: both draw their uniforms from
 ``SeedSequence(seed, spawn_key=(replicate,))`` and run the same kernel.
+
+Mesa's conventions hold, so ``mesa.batch_run`` can drive it: ``rng=`` (Mesa 3.5's seeding
+keyword) sets the seed, and the flat parameters of the seminar page (``cpc_share``,
+``halt_severity``, ``coercion_appetite``, ``fund_az_bn`` … ``fund_eu_bn``, ``temperature``,
+``scenario_name``) are keyword arguments, turned into a config by
+:func:`alignsim.config.flat_world` (the same code the page uses). ``config=`` still takes the
+full typed config for everything else::
+
+    mesa.batch_run(AlignmentModel, parameters={"cpc_share": [0.5, 0.8]}, rng=[1, 2],
+                   max_steps=48, number_processes=1)
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from alignsim.ensemble import Recorder, Trajectory, equilibrium_valuation
 from alignsim.kernel.decisions import Memory, remember
 from alignsim.kernel.dynamics import step_payoffs
 from alignsim.kernel.schema import Config
-from alignsim.kernel.spec import Spec, compile_spec
+from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.kernel.state import initial_state
 from alignsim.kernel.step import replicate_uniforms
 
@@ -49,8 +59,44 @@ class AlignmentModel(mesa.Model):
         *,
         replicate: int = 0,
         spec: Spec | None = None,
+        rng: int | None = None,
+        scenario_name: str | None = None,
+        cpc_share: float | None = None,
+        halt_severity: float | None = None,
+        coercion_appetite: float | None = None,
+        fund_az_bn: float | None = None,
+        fund_tr_bn: float | None = None,
+        fund_cn_bn: float | None = None,
+        fund_eu_bn: float | None = None,
+        temperature: float | None = None,
     ) -> None:
-        config = config if config is not None else _default_config()
+        """Build one replicate.
+
+        ``config``/``spec``: the full typed config (default: ``conf/`` as composed) and, if
+        already compiled, its Spec. ``rng``: the seed (replaces ``config.seed``; ``None`` keeps
+        it). The flat keywords (``None`` = as in ``conf/``) build the config from ``conf/``
+        instead and cannot be combined with ``config``/``spec``. Bad input raises
+        :class:`~alignsim.kernel.spec.ConfigError` naming the keyword.
+        """
+        flat = {
+            "scenario_name": scenario_name, "cpc_share": cpc_share,
+            "halt_severity": halt_severity, "coercion_appetite": coercion_appetite,
+            "fund_az_bn": fund_az_bn, "fund_tr_bn": fund_tr_bn, "fund_cn_bn": fund_cn_bn,
+            "fund_eu_bn": fund_eu_bn, "temperature": temperature,
+        }
+        flat = {k: v for k, v in flat.items() if v is not None}
+        seed = _seed_of(rng)
+        if flat or (config is None and spec is None):
+            if config is not None or spec is not None:
+                raise ConfigError(next(iter(flat)), "cannot be combined with config= or spec= "
+                                  "(set the value in the config instead)")
+            from alignsim.config import flat_world  # Hydra only when a config must be composed
+
+            config, spec = flat_world(flat)
+        elif config is None:
+            raise ConfigError("config", "spec= needs the config it was compiled from")
+        if seed is not None and seed != config.seed:
+            config = dataclasses.replace(config, seed=seed)  # the Spec does not depend on it
         super().__init__(rng=int(config.seed))
         self.config = config
         self.spec = spec if spec is not None else compile_spec(config)
@@ -181,7 +227,17 @@ def _route(k: int):
     return lambda m: float(m.state.share[0, k])
 
 
-def _default_config() -> Config:
-    from alignsim.config import compose_config
+def _seed_of(rng: object) -> int | None:
+    """Mesa's ``rng=`` as our seed: a non-negative integer, or ``None`` for the config's.
 
-    return compose_config()
+    Only integers: every stream is ``SeedSequence(seed, spawn_key=(replicate,))``, shared with
+    the ensemble driver, so a Generator or SeedSequence could not give the same trajectory.
+    """
+    if rng is None:
+        return None
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
+        raise ConfigError("rng", f"must be a non-negative integer (the seed), got {rng!r}")
+    value = int(rng)
+    if not 0 <= value <= 2**63 - 1:
+        raise ConfigError("rng", f"must be between 0 and 2**63 - 1, got {value}")
+    return value

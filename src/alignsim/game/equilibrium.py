@@ -16,8 +16,13 @@ have to touch Gambit objects.  :func:`pure_nash_numpy` is a vectorised
 best-response check that needs no Gambit game at all; it is the fast path for
 hot loops and the cross-check for :func:`pure_nash`.
 
-The module deliberately depends on numpy and pygambit only, so it can be used
-(and tested) without the agent-based machinery.
+The module deliberately depends on numpy and pygambit only (plus the kernel's
+``ConfigError``), so it can be used (and tested) without the agent-based machinery.
+pygambit is an optional extra (``pip install 'alignsim[game]'``: it has no wheel for every
+Python, and compiling it takes minutes): it is imported on first use, and its absence is one
+:class:`MissingExtra` error naming the extra, which every entry point prints as one line.
+Everything that needs no Gambit game (:class:`StageGame`, :func:`pure_nash_numpy`, the QRE
+Newton corrector) works without it.
 """
 
 from __future__ import annotations
@@ -27,12 +32,19 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pygambit as gbt
+
+from alignsim.kernel.spec import ConfigError
+
+if TYPE_CHECKING:
+    import pygambit as gbt
 
 __all__ = [
     "Equilibrium",
+    "MissingExtra",
     "StageGame",
     "expected_payoffs",
     "logit_qre",
@@ -43,6 +55,26 @@ __all__ = [
     "restrict",
     "to_gambit",
 ]
+
+GAME_EXTRA = "pip install 'alignsim[game]'"
+
+
+class MissingExtra(ConfigError):
+    """An optional dependency is missing: printed as ``needs pygambit: pip install …``.
+
+    A :class:`ConfigError`, so that every entry point (``alignsim`` with the ``equilibrium``
+    rule, ``alignsim-equilibria``) already reports it as one line with exit status 2.
+    """
+
+
+def pygambit() -> ModuleType:
+    """Import pygambit on first use, or raise :class:`MissingExtra` naming the extra."""
+    try:
+        import pygambit as module
+    except ImportError:
+        raise MissingExtra("needs pygambit", GAME_EXTRA) from None
+    return module
+
 
 #: A strategy whose largest probability is >= 1 - PURE_TOL counts as pure.
 PURE_TOL = 1e-9
@@ -373,7 +405,7 @@ def to_gambit(game: StageGame, title: str = "stage game") -> gbt.Game:
     Gambit compares payoffs exactly as numpy does.  Players and strategies are
     labelled with (ASCII-folded) model names, then the title is set.
     """
-    g = gbt.read_nfg(io.StringIO(_nfg_text(np.asarray(game.payoffs))))
+    g = pygambit().read_nfg(io.StringIO(_nfg_text(np.asarray(game.payoffs))))
     g.title = title
     players = list(g.players)
     for player, label in zip(players, _gambit_labels(game.players, "player"), strict=True):
@@ -433,7 +465,7 @@ def pure_nash(game: StageGame) -> list[Equilibrium]:
     reproducible, and payoffs are read from the tensor exactly.
     """
     g = to_gambit(game)
-    result = gbt.nash.enumpure_solve(g)
+    result = pygambit().nash.enumpure_solve(g)
     profiles = sorted(
         tuple(int(np.argmax(s)) for s in _profile_strategies(g, eq)) for eq in result.equilibria
     )
@@ -456,7 +488,7 @@ def mixed_nash_2p(game: StageGame, rational: bool = False) -> list[Equilibrium]:
             "use restrict() to take a two-actor slice first"
         )
     g = to_gambit(game)
-    result = gbt.nash.enummixed_solve(g, rational=rational)
+    result = pygambit().nash.enummixed_solve(g, rational=rational)
     return [
         Equilibrium.from_strategies(game, _profile_strategies(g, eq)) for eq in result.equilibria
     ]
@@ -615,7 +647,7 @@ def _solve_at(game: StageGame, g: gbt.Game, lam: float) -> list[np.ndarray]:
     of exactly symmetric games, then returns that point as if it were the
     answer), :func:`_continue_branch` finishes the job from where it stopped.
     """
-    (point,) = gbt.qre.logit_solve_lambda(g, [lam], use_strategic=True)
+    (point,) = pygambit().qre.logit_solve_lambda(g, [lam], use_strategic=True)
     strategies = [np.array(s) for s in _profile_strategies(g, point.profile)]
     if _lambda_reached(lam, point.lam):
         return strategies
