@@ -55,7 +55,7 @@ ZERO_DYNAMICS = dict(
 )
 
 ZERO_ALIGNMENT = dict(econ=0.0, security=0.0, affinity=0.0, relations=0.0, exposure=0.0,
-                      compliance=0.0, temperature=1.0, inertia=0.0, hedging=0.0)
+                      temperature=1.0, inertia=0.0, hedging=0.0, at_rest=False)
 
 
 def default_actions() -> dict[str, ActionConf]:

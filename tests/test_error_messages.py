@@ -72,7 +72,8 @@ CASES = {
         "cost, exposure, punish, relations, revenue, sovereignty, transit, utility"),
     "unknown scenario": (
         ["scenario=nosuch"],
-        "alignsim: error: scenario: unknown option 'nosuch'; allowed: baseline, history"),
+        "alignsim: error: scenario: unknown option 'nosuch'; allowed: baseline, history, "
+        "history_endogenous"),
     "unknown rule": (
         ["policy.rule=nosuch"],
         "alignsim: error: policy.rule: unknown decision rule 'nosuch'; allowed: best_response, "
@@ -151,7 +152,7 @@ def test_error_line_of_a_config_error() -> None:
 
 def test_error_line_of_an_unknown_group_option_lists_the_options() -> None:
     assert errors.error_line(_raised(["scenario=nosuch"])) == (
-        "scenario: unknown option 'nosuch'; allowed: baseline, history")
+        "scenario: unknown option 'nosuch'; allowed: baseline, history, history_endogenous")
     assert errors.error_line(_raised(["payoffs=nosuch"])) == (
         "payoffs: unknown option 'nosuch'; allowed: calibrated, default")
     # without Hydra's list of options, the folder to look in

@@ -19,6 +19,7 @@ from alignsim.kernel.dynamics import (
     committed_shares,
     partner_tension,
     payoffs,
+    rest_anchor,
     route_target,
     sphere_utility,
     transition,
@@ -75,17 +76,15 @@ def test_threat_learning_from_a_new_halt_and_a_threat_shock() -> None:
 
 
 # ------------------------------------------------------------------------- halts (§7.3)
-def test_a_halt_stops_flow_costs_revenue_and_its_surprise_is_the_shock() -> None:
+def test_a_halt_stops_flow_and_costs_revenue() -> None:
     # north (share 0.7) stopped at severity 0.5 for its one month:
-    # stopped = 0.5, pain = 0.7 * 0.5 = 0.35, flow = (0.35, 0.3),
-    # shock = 0.35 * (1 - theta_r before learning = 0.1) = 0.315; the halt is over next month.
+    # stopped = 0.5, pain = 0.7 * 0.5 = 0.35, flow = (0.35, 0.3); the halt is over next month.
     # grievance 0.2: relation k-r falls by 0.2 * min(1, 0.5) = 0.1, both directions.
     spec, s = world(dynamics=dict(halt_grievance=0.2, threat_learning=0.5))
     delta = spec.effects[R, spec.action_index("halt")][None, :].copy()
     nxt = transition(s, delta, spec)
     assert nxt.pain[0] == pytest.approx(0.35, abs=TOL)
     assert nxt.flow[0] == approx([0.35, 0.3])
-    assert nxt.shock[0] == approx([0.315, 0.0])
     assert nxt.halt[0] == approx([0.0, 0.0])
     assert nxt.severity[0] == approx([0.0, 0.0])
     assert nxt.relations[0, K, R] == pytest.approx(0.4, abs=TOL)
@@ -225,11 +224,16 @@ def test_sphere_utility_exposure_term_and_total_exposure() -> None:
     assert u[0] == approx([-0.3, -0.04]) and e[0] == pytest.approx(0.34, abs=TOL)
 
 
-def test_sphere_utility_compliance_term() -> None:
-    # unexpected losses (0.2 on north, 0.1 on south), weight 1.5
-    spec, s = world(alignment=dict(compliance=1.5))
-    s.shock[0] = [0.2, 0.1]
-    assert sphere_utility(s, spec)[0][0] == approx([0.3, 0.15])
+def test_rest_anchor_makes_the_start_its_own_target() -> None:
+    # U0 = affinity (0.5, 0.2); alignment0 (0.6, 0.4), temperature 0.5: the anchor is
+    # 0.5 * ln(0.6) - 0.5 and 0.5 * ln(0.4) - 0.2, so U = 0.5 * ln(alignment0) and the logit
+    # target is alignment0 itself; with inertia 0.1 and nothing happening nothing moves
+    spec, s = world(alignment=dict(affinity=1.0, temperature=0.5, inertia=0.1, at_rest=True))
+    np.testing.assert_allclose(rest_anchor(spec), [0.5 * math.log(0.6) - 0.5,
+                                                   0.5 * math.log(0.4) - 0.2], rtol=1e-12)
+    assert sphere_utility(s, spec)[0][0] == approx([0.5 * math.log(0.6), 0.5 * math.log(0.4)])
+    nxt = transition(s, zero_delta(spec), spec)
+    assert nxt.alignment[0] == approx([0.6, 0.4])
 
 
 # ------------------------------------------------------- tension and alignment (§7.8)

@@ -196,11 +196,14 @@ def test_action_months_counts_forced_moves_and_only_them_when_passive():
 # the patterns added for the nulls (2026-12): a run under which each fails, and one under which it
 # passes (a check that never fails, or never passes, tests nothing; tests/test_patterns.py does
 # the same for the first 15 with configs built to break them)
-TURKOPHILE = ("world.spheres.turkic.affinity=1.0", "world.spheres.russian.affinity=0.0")
+# without the rest anchor the structure's own target pulls; with a Turkophile affinity, toward
+# the Turkic sphere from the first month (with the anchor, a static affinity is absorbed)
+TURKOPHILE = ("payoffs.alignment.at_rest=false", "world.spheres.turkic.affinity=1.0",
+              "world.spheres.russian.affinity=0.0")
 NEW_PATTERNS = {
     "axis_turkic_feb_jun_2022": ("play", TURKOPHILE),
     "western_share_up_2024": ("frozen", "play"),
-    "chinese_share_up_2024": ("play", "random"),
+    "chinese_share_up_2024": ("frozen", "play"),
     "azerbaijan_fund_once_2024": ("play", "passive"),
     "turkiye_summits_2023": ("play", "passive"),
     "russia_summits_2023": ("play", "passive"),

@@ -27,7 +27,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 RULES = ("logit", "best_response", "fictitious_play", "roth_erev")
-ALIGN_WEIGHTS = ("econ", "security", "affinity", "relations", "exposure", "compliance", "hedging")
+ALIGN_WEIGHTS = ("econ", "security", "affinity", "relations", "exposure", "hedging")
 RATES = DYNAMICS_RATES
 
 unit = st.floats(0.0, 1.0, allow_nan=False)

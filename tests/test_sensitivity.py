@@ -113,7 +113,7 @@ def test_bad_parameters_are_config_errors() -> None:
 def test_small_real_analysis_returns_finite_indices_of_the_right_shape() -> None:
     base = compose_dictconfig(["scenario=baseline", "months=24"])  # tiny: 2 years, no events
     settings = load_settings(overrides={
-        "select": ["payoffs.alignment.econ", "payoffs.alignment.compliance",
+        "select": ["payoffs.alignment.econ", "payoffs.alignment.exposure",
                    "payoffs.alignment.inertia"],
         "outputs": ["drift"], "morris_trajectories": 3, "top": 2, "n": 4, "num_resamples": 20,
     }, replicates=4)
@@ -139,7 +139,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     out = tmp_path / "run"
     r = _cli("replicates=3", "scenario=baseline", "months=24", "progress=false", "--out", str(out),
-             "+sensitivity.select=[align.econ,align.compliance,russia.punish]",
+             "+sensitivity.select=[align.econ,align.exposure,russia.punish]",
              "+sensitivity.morris_trajectories=2", "+sensitivity.n=2", "+sensitivity.top=2",
              "+sensitivity.num_resamples=20", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.kernel.dynamics import advance, expected_effects, payoffs
-from alignsim.kernel.policies import RULE_TABLE, choose, reinforce, rule_temperature
+from alignsim.kernel.policies import (
+    RULE_TABLE,
+    choose,
+    payoff_spread,
+    reinforce,
+    rule_temperature,
+)
 from alignsim.kernel.spec import ConfigError, Spec
 from alignsim.kernel.state import State
 
@@ -106,31 +112,56 @@ def expected_payoffs(
 def _lookahead(
     state: State, memory: Memory, spec: Spec, t: int, ci: np.ndarray, ca: np.ndarray
 ) -> np.ndarray:
-    """``(R, c)``: payoff to actor ``ci[j]`` one month after playing ``ca[j]`` while the others
-    play as the actor believes (belief-weighted effects; their last actions in the payoff)."""
+    """``(R, c)``: the payoff actor ``ci[j]`` expects from playing ``ca[j]`` this month while the
+    others play as it believes (belief-weighted effects; their last actions in the payoff).
+
+    With ``policy.horizon`` H > 1 the actor looks H months ahead: after this month it plays
+    ``none`` and the others keep playing as believed, and the value is the discounted mean
+    ``sum_h d^h u_h / sum_h d^h`` (``d = policy.discount``). Why: a route commitment operates only
+    after a lag (``capacity_lag_months``) and a learned threat fades over years, so a one-month
+    look-ahead cannot see what building exits or coercing is worth. Only this month's scheduled
+    shocks are seen; later events are not foreseen.
+    """
     r = state.replicates
     c = len(ci)
     kinds = {RULE_TABLE[spec.rules[i]].belief for i in set(ci.tolist())}
     own = spec.effects[ci, ca] + spec.event_effects[t][None, :]  # (c, D)
     if len(kinds) == 1:  # everyone holds the same belief model: build in place
         e = _believed_effects(spec, memory, kinds.pop())  # (R, N, D)
-        delta = e[:, ci, :]  # a copy (fancy indexing): the believed own move, to remove
-        np.subtract(e.sum(axis=1)[:, None, :], delta, out=delta)
-        delta += own[None, :, :]
+        others = e.sum(axis=1)[:, None, :] - e[:, ci, :]  # (R, c, D)
     else:
-        delta = np.empty((r, c, spec.layout.size))
+        others = np.empty((r, c, spec.layout.size))
         for k in kinds:
             e = _believed_effects(spec, memory, k)
             sel = np.array([RULE_TABLE[spec.rules[i]].belief == k for i in ci])
-            others = e.sum(axis=1, keepdims=True) - e[:, ci[sel], :]  # (R, c_k, D)
-            delta[:, sel, :] = others + own[None, sel, :]
+            others[:, sel, :] = e.sum(axis=1, keepdims=True) - e[:, ci[sel], :]
+    delta = others + own[None, :, :]
     tiled = state.repeat(c)
     nxt, view = advance(tiled, delta.reshape(r * c, -1), spec)
     acts = np.repeat(memory.last, c, axis=0)
     rows = np.arange(r * c)
-    acts[rows, np.tile(ci, r)] = np.tile(ca, r)
-    u = payoffs(nxt, acts, spec, view).reshape(r, c, spec.n_actors)
-    return u[:, np.arange(c), ci]
+    cols = np.tile(ci, r)
+    acts[rows, cols] = np.tile(ca, r)
+    value = payoffs(nxt, acts, spec, view)[rows, cols]
+    if spec.horizon > 1:
+        value = value + _continuation(nxt, others.reshape(r * c, -1), acts, rows, cols, spec)
+        value /= sum(spec.discount**h for h in range(spec.horizon))
+    return value.reshape(r, c)
+
+
+def _continuation(
+    state: State, others: np.ndarray, acts: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+    spec: Spec,
+) -> np.ndarray:
+    """Discounted payoffs of months 2..H to the deciding actor of each row, who plays ``none``
+    while the others keep their believed moves ``others (rows, D)``."""
+    acts = acts.copy()
+    acts[rows, cols] = 0  # none
+    total = np.zeros(len(rows))
+    for h in range(1, spec.horizon):
+        state, view = advance(state, others, spec)
+        total += spec.discount**h * payoffs(state, acts, spec, view)[rows, cols]
+    return total
 
 
 def _believed_effects(spec: Spec, memory: Memory, kind: str) -> np.ndarray:
@@ -155,11 +186,15 @@ def decide_actor(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One actor's choice over all replicates by its configured rule: ``(choice, probs)``."""
     rule = spec.rules[actor]
+    qa = q[:, actor, :]
+    temperature = rule_temperature(rule, float(spec.temperature[actor]), spec.qre_lambda)
+    if spec.temperature_scale == "spread" and RULE_TABLE[rule].belief != "equilibrium":
+        temperature = temperature * payoff_spread(qa)
     return choose(
         rule,
-        q[:, actor, :],
+        qa,
         u,
-        temperature=rule_temperature(rule, float(spec.temperature[actor]), spec.qre_lambda),
+        temperature=temperature,
         propensity=memory.propensity[:, actor, :],
         allowed=spec.allowed[actor],
     )

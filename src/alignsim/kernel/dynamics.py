@@ -6,9 +6,11 @@ serve the Mesa driver (``R = 1``), the ensemble driver (``R`` replicates) and th
 row per joint action), which is why the three always agree.
 
 The causal story the seeds tell, and that these functions encode:
-dependence gives leverage -> a halt makes compliance pay at first (``compliance``) -> but it
-raises the perceived threat (``threat``) and so the exposure of the coercer's routes ->
-diversification pays, capacity arrives after a lag -> shares, ties and leverage fall -> drift.
+dependence gives leverage -> a halt raises the perceived threat (``threat``) and so the exposure
+of the coercer's routes -> diversification pays, capacity arrives after a lag -> shares, ties and
+leverage fall -> drift. (An earlier version also let a halt pull the alignment toward the coercer
+in the month it bit, "compliance"; no source supports it and no pattern identified it, so it is
+gone: docs/model.md §12.)
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.kernel.spec import Spec
-from alignsim.kernel.state import State
+from alignsim.kernel.state import State, initial_state
 
 
 @dataclass(frozen=True)
 class Outlook:
     """Quantities derived from a state that payoffs and narration reuse."""
 
-    utility: np.ndarray  # (R, S) swing state's utility of each sphere
+    utility: np.ndarray  # (R, S) swing state's utility of each sphere (incl. the rest anchor)
     exposure: np.ndarray  # (R,) revenue fraction at risk per month on committed routes
     tension: np.ndarray  # (R,) feuding among the swing state's partners
 
@@ -51,14 +53,13 @@ def committed_shares(state: State, spec: Spec) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- alignment
-def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
-    """The swing state's utility of each sphere, ``(R, S)``, and its exposure ``(R,)``.
+def structural_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """What each sphere is worth to the swing state given the world's structure, ``(R, S)``, and
+    its exposure ``(R,)``: ``econ*ties + security*sec + affinity*aff + relations*rel
+    - exposure*risk``.
 
-    ``U(s) = econ*ties + security*sec + affinity*aff + relations*rel - exposure*risk
-    + compliance*pain``: ties are trade, oil routes and investment from the sphere's members;
-    risk is the revenue at risk on committed routes through members, times their perceived
-    threat; pain is the export share the sphere's halts cost this month, discounted by how much
-    the halt was expected beforehand (compliance pays while a surprising halt bites).
+    Ties are trade, oil routes and investment from the sphere's members; risk is the revenue at
+    risk on committed routes through members, times their perceived threat.
     """
     a = spec.align
     m = spec.membership  # (S, N)
@@ -71,16 +72,39 @@ def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     rel = state.relations[:, spec.swing, :] @ (m / m.sum(axis=1, keepdims=True)).T
     at_risk = committed_shares(state, spec) * state.threat[:, spec.route_via]  # (R, K)
     risk = at_risk @ spec.route_membership.T
-    lost = state.shock @ spec.route_membership.T  # unexpected losses, see transition()
     u = (
         a["econ"] * ties
         + a["security"] * security
         + a["affinity"] * state.affinity
         + a["relations"] * rel
         - a["exposure"] * risk
-        + a["compliance"] * lost
     )
     return u, at_risk.sum(axis=1)
+
+
+def rest_anchor(spec: Spec) -> np.ndarray:
+    """Per-sphere utility ``(S,)`` of the ties the model does not represent, set so that the
+    configured start is at rest: ``softmax((U0 + anchor) / T) = alignment0``.
+
+    Why: the initial alignment comes from the record, the structural utilities from separate
+    assumptions; without this constant the two disagree and the alignment slides toward the
+    structure's own target before any event happens (the axis fell from -0.300 to -0.330 by
+    Jul 2022 with nobody acting). With it, a world where nobody acts and nothing happens does not
+    move, and every drift is caused by an action or an event. ``payoffs.alignment.at_rest=false``
+    switches it off (anchor 0).
+    """
+    if not spec.align.get("at_rest", 0.0):
+        return np.zeros(spec.n_spheres)
+    u0, _ = structural_utility(initial_state(spec, 1), spec)
+    a0 = np.maximum(spec.alignment0, 1e-12)
+    return spec.align["temperature"] * np.log(a0) - u0[0]
+
+
+def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """The swing state's utility of each sphere ``(R, S)`` (structure plus the rest anchor) and
+    its exposure ``(R,)``: what moves its alignment and what its own payoff values."""
+    u, exposure = structural_utility(state, spec)
+    return u + rest_anchor(spec)[None, :], exposure
 
 
 def partner_tension(relations: np.ndarray, relations0: np.ndarray, swing: int) -> np.ndarray:
@@ -167,10 +191,6 @@ def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook
     lost = state.share * stopped
     pain = lost.sum(axis=1)
     flow = state.share - lost
-    # compliance works through surprise: a state that already expected coercion on a route
-    # hedges rather than yields, so only the unexpected part of the loss pulls (threat as it
-    # stood before this month's lesson)
-    shock = lost * (1.0 - state.threat[:, spec.route_via])
 
     # 3. the swing state learns who coerces it, and resents it
     observed = np.minimum((new_sev * np.minimum(new_months, 1.0)) @ spec.route_actor.T, 1.0)
@@ -214,10 +234,9 @@ def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook
         defiance=defiance,
         pain=pain,
         flow=flow,
-        shock=shock,
     )
-    # 6. alignment follows the utilities of the new structure (flow = this month's, so a halt
-    #    that bites now pulls toward the coercer: compliance)
+    # 6. alignment follows the utilities of the new structure (a halt acts through the threat it
+    #    teaches, hence the exposure of the coercer's routes)
     utility, exposure = sphere_utility(nxt, spec)
     tension = partner_tension(rel, spec.relations0, swing)
     nxt.alignment = align_step(state.alignment, utility, tension, spec)

@@ -15,7 +15,11 @@ The catalogue (``policy.rule``, or per actor ``policy.actors.<name>.rule``):
 
 ``logit``
     Quantal response ``P(a) ∝ exp(q_a / T)`` to the payoffs expected if the others repeat their
-    last actions; ``T = policy.temperature``. The default: bounded rationality with one knob.
+    last actions. With ``policy.temperature_scale: spread`` ``T`` is
+    ``policy.temperature`` times the spread of the actor's expected payoffs that month (best minus
+    worst allowed action), so the noise is on the scale of what is at stake: the same knob means
+    the same rationality for an actor whose options differ by 0.001 and one whose options differ
+    by 1. With ``absolute``, ``T = policy.temperature`` in utility units.
 ``best_response``
     The maximiser of ``q`` (same beliefs as ``logit``); ties broken uniformly at random.
 ``fictitious_play``
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TIE_TOL = 1e-12
+TEMPERATURE_SCALES = ("spread", "absolute")
 
 
 def sample(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -59,13 +64,24 @@ def logit_probabilities(q: np.ndarray, temperature: float) -> np.ndarray:
     As ``T -> 0`` this tends to best response, as ``T -> inf`` to uniform over allowed actions
     (``T = inf`` is accepted and gives exactly uniform).
     """
-    if np.isinf(temperature):
+    if np.isscalar(temperature) and np.isinf(temperature):
         ok = np.isfinite(q)
         return ok / ok.sum(axis=1, keepdims=True)
     z = q / temperature
     z = z - np.max(z, axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def payoff_spread(q: np.ndarray) -> np.ndarray:
+    """Best minus worst expected payoff over the allowed actions of each row, ``(R, 1)``.
+
+    Floored at ``TIE_TOL`` so that an actor whose options are all worth the same chooses
+    uniformly instead of dividing by zero."""
+    ok = np.isfinite(q)
+    hi = np.where(ok, q, -np.inf).max(axis=1, keepdims=True)
+    lo = np.where(ok, q, np.inf).min(axis=1, keepdims=True)
+    return np.maximum(hi - lo, TIE_TOL)
 
 
 def best_response_probabilities(q: np.ndarray) -> np.ndarray:
@@ -133,6 +149,7 @@ def rule_temperature(rule: str, temperature: float, qre_lambda: float) -> float:
     """The temperature a rule samples at: ``1 / qre_lambda`` for equilibrium play, else ``T``.
 
     Equilibrium play draws from ``exp(λ q)``; ``λ = 0`` (the QRE's uniform end) gives ``inf``.
+    (The QRE's precision is on the payoffs' own scale, so it is never made relative.)
     """
     if RULE_TABLE[rule].belief == "equilibrium":
         return float("inf") if qre_lambda <= 0 else 1.0 / float(qre_lambda)

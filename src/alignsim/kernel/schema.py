@@ -157,10 +157,10 @@ class AlignmentConf:
     affinity: float = 1.0
     relations: float = 1.0
     exposure: float = 2.0
-    compliance: float = 1.6
     temperature: float = 1.5
     inertia: float = 0.05
     hedging: float = 2.0
+    at_rest: bool = True
 
 
 @dataclass
@@ -201,6 +201,9 @@ class PolicyConf:
 
     rule: str = "logit"
     temperature: float = 0.005
+    temperature_scale: str = "absolute"
+    horizon: int = 1
+    discount: float = 0.9
     recency: float = 0.1
     qre_lambda: float = 50.0
     actors: dict[str, ActorPolicyConf] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from alignsim.kernel.calendar import Month, parse_month
-from alignsim.kernel.policies import RULES
+from alignsim.kernel.policies import RULES, TEMPERATURE_SCALES
 from alignsim.kernel.schema import (
     ActionConf,
     Config,
@@ -137,6 +137,9 @@ class Spec:
     oil_exports_mt_per_year: float = 70.0
     oil_revenue_bn_per_month: float = 3.0
     axis_pair: tuple[int, int] = (1, 0)  # (positive, negative) sphere of the headline axis
+    temperature_scale: str = "absolute"  # "spread": temperatures are relative to payoff spreads
+    horizon: int = 1  # months an actor looks ahead when it values an action
+    discount: float = 0.9  # per month, for the look-ahead
     extra: dict = field(default_factory=dict)
 
     @property
@@ -427,10 +430,11 @@ def _compile_payoffs(p: PayoffsConf, actors: tuple[str, ...]) -> dict[str, Any]:
     """The alignment dynamics' weights and every actor's payoff weights ``(N,)`` per term."""
     al = p.alignment
     align = {}
-    for name in ("econ", "security", "affinity", "relations", "exposure", "compliance", "hedging"):
+    for name in ("econ", "security", "affinity", "relations", "exposure", "hedging"):
         align[name] = _check_range(f"payoffs.alignment.{name}", getattr(al, name), 0.0, None)
     align["temperature"] = _check_range("payoffs.alignment.temperature", al.temperature, 1e-6, None)
     align["inertia"] = _check_range("payoffs.alignment.inertia", al.inertia, 0.0, 1.0)
+    align["at_rest"] = 1.0 if al.at_rest else 0.0
     weights = {t: np.zeros(len(actors)) for t in PAYOFF_TERMS}
     weights["cost"][:] = 1.0
     for name, actor in p.actors.items():
@@ -488,6 +492,9 @@ def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
     """Each actor's decision rule and temperature (the default, then per-actor overrides)."""
     _check_name("policy.rule", pol.rule, RULES, "decision rule")
     _check_range("policy.temperature", pol.temperature, 1e-9, None)
+    _check_name("policy.temperature_scale", pol.temperature_scale, TEMPERATURE_SCALES, "scale")
+    _check_range("policy.horizon", pol.horizon, 1, 120)
+    _check_range("policy.discount", pol.discount, 0.0, 1.0)
     _check_range("policy.recency", pol.recency, 0.0, 1.0)
     _check_range("policy.qre_lambda", pol.qre_lambda, 0.0, None)
     rules = [pol.rule] * len(actors)
@@ -506,6 +513,9 @@ def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
         temperature=temperature,
         recency=float(pol.recency),
         qre_lambda=float(pol.qre_lambda),
+        temperature_scale=pol.temperature_scale,
+        horizon=int(pol.horizon),
+        discount=float(pol.discount),
     )
 
 

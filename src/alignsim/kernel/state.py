@@ -31,7 +31,6 @@ class State:
     defiance: np.ndarray  # (R,) fading autonomy signal of the swing state
     pain: np.ndarray  # (R,) fraction of oil revenue lost in the last month
     flow: np.ndarray  # (R, K) share of exports that actually flowed in the last month
-    shock: np.ndarray  # (R, K) export share lost last month to halts that were not expected
 
     @property
     def replicates(self) -> int:
@@ -75,5 +74,4 @@ def initial_state(spec: Spec, replicates: int) -> State:
         defiance=np.zeros(r),
         pain=np.zeros(r),
         flow=tile(spec.share0),
-        shock=np.zeros((r, k)),
     )
