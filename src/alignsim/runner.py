@@ -14,31 +14,35 @@ from alignsim.ensemble import run_ensemble
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.metrics import summarise
-from alignsim.results import timeseries_frame, write_json, write_parquet
+from alignsim.results import provenance, timeseries_frame, write_json, write_parquet
 
 
 def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) -> dict:
     """Check, run and record one scenario. Returns the summary written to ``summary.json``.
 
     Bad input raises :class:`ConfigError` before anything is written; the files are written
-    atomically, ``summary.json`` last, so its presence means the job completed.
+    atomically, ``summary.json`` last, so its presence means the job completed. Both files carry
+    the same provenance record (versions, git commit, seed, hash of the typed resolved config:
+    :func:`alignsim.results.provenance`), so either one, copied elsewhere, says what made it.
     """
     t0 = time.perf_counter()
     spec = compile_spec(config)
     traj = run_ensemble(spec, config.replicates, config.seed, progress=config.progress)
     elapsed = time.perf_counter() - t0
     out_dir = Path(out_dir)
+    record = provenance(seed=config.seed, config=config)
     summary = {
         "alignsim_version": __version__,
         "seed": int(config.seed),
         "scenario": config.scenario.name,
         "elapsed_s": round(elapsed, 3),
         **summarise(traj),
+        "provenance": record,
         "config": resolved,
     }
     files = {}
     if config.output.timeseries:
-        path = write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet")
+        path = write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet", record)
         files["timeseries"] = str(path)
     if config.output.figure:
         from alignsim.plots import drift_figure, save_figure

@@ -14,15 +14,16 @@ replicates when more are added.
 What a job leaves in its folder (written atomically, the marker last):
 ``point.parquet`` (one row per replicate: swept parameters, outcomes), ``trajectory.parquet``
 (mean and 90 % band of the axis per month) and ``point.json`` (status, overrides, point key,
-config hash, elapsed time, or the error line of a failed point). A failed point never raises: the
-sweep goes on and the report names it. A job whose ``point.json`` already says ``completed`` for
-the same point key and config returns at once (re-running a sweep resumes it).
+config hash, elapsed time, or the error line of a failed point). Each carries the point's
+provenance (:func:`alignsim.results.provenance`: versions, git commit, seed, config hash, point
+key) — in the parquet schema metadata, under ``"provenance"`` in the JSON. A failed point never
+raises: the sweep goes on and the report names it. A job whose ``point.json`` already says
+``completed`` for the same point key and config returns at once (re-running a sweep resumes it).
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 import logging
@@ -42,7 +43,7 @@ from alignsim.kernel.calendar import Month, parse_month
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, compile_spec, rebalanced_routes
 from alignsim.metrics import axis_crossing_step, band, leader, tipping_step
-from alignsim.results import write_json, write_parquet
+from alignsim.results import config_hash, provenance, write_json, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +128,6 @@ def point_key(overrides: list[str]) -> int:
     """A stable 63-bit integer from the point's overrides (the ``spawn_key`` of its seeds)."""
     text = "\n".join(point_overrides(overrides))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
-
-
-def config_hash(config: Config) -> str:
-    """SHA-256 of the typed, resolved config: same hash, same results.
-
-    Hashes the dataclass tree rather than the DictConfig: resolving the DictConfig costs ~0.3 s
-    a job here, ``dataclasses.asdict`` a few ms.
-    """
-    text = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def point_params(overrides: list[str], cfg: DictConfig, labels: dict[str, str]) -> dict[str, Any]:
@@ -306,6 +297,7 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
     overrides = job_overrides() if overrides is None else list(overrides)
     key = point_key(overrides)
     chash = config_hash(config)
+    prov = provenance(seed=config.seed, config=config, point_key=key)
     record: dict[str, Any] = {
         "alignsim_version": __version__,
         "experiment": None,
@@ -314,6 +306,7 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         "point_key": key,
         "config_hash": chash,
         "seed": int(config.seed),
+        "provenance": prov,
     }
     if is_complete(out_dir, key, chash):
         log.info("skipped %s: already completed (%s)", out_dir, " ".join(record["overrides"]))
@@ -332,8 +325,8 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         spec = compile_spec(apply_experiment(config, exp))
         traj = run_ensemble(spec, exp.replicates, config.seed, key=(key,),
                             first_replicate=exp.first_replicate)
-        write_parquet(outcome_frame(traj, params, key, exp), out_dir / POINT_PARQUET)
-        write_parquet(trajectory_frame(traj, params, key), out_dir / TRAJECTORY_PARQUET)
+        write_parquet(outcome_frame(traj, params, key, exp), out_dir / POINT_PARQUET, prov)
+        write_parquet(trajectory_frame(traj, params, key), out_dir / TRAJECTORY_PARQUET, prov)
         record["status"] = "completed"
         record["drift_end_mean"] = round(float((traj.axis[-1] - traj.axis[0]).mean()), 6)
     except Exception as exc:  # a failed point is recorded, never raised (see docstring)
@@ -367,6 +360,7 @@ def record_failure(out_dir: Path, exc: BaseException,
         "status": "failed",
         "error": error_line(exc),
         "error_type": type(exc).__name__,
+        "provenance": provenance(point_key=key),  # no config could be read: no seed, no hash
     }
     write_json(record, Path(out_dir) / POINT_JSON)
     log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])

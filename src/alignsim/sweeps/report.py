@@ -13,11 +13,18 @@ is byte-identical whatever the launcher or job order), ``trajectories.parquet`` 
 month: axis mean and 90 % band), ``points.csv`` (per point: mean drift and leading-sphere
 probabilities), ``failures.csv`` (only when a point failed or never finished) and the figures
 ``drift.png``, ``leader_heatmap.png`` and ``trajectories.png``.
+
+The two parquet tables carry the sweep's provenance in their schema metadata
+(:func:`sweep_provenance`: the versions and commit of the process that wrote them, the seed, each
+completed point's config hash, a hash over those, and the distinct environments the points ran
+in, read from their ``point.json``). It depends on the points only, never on the launcher, the
+time or the job order, so the tables stay byte-identical whatever ran the sweep.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -27,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.kernel.calendar import month_first_day
-from alignsim.results import atomic_write, write_parquet
+from alignsim.results import atomic_write, canonical_json, provenance, write_parquet
 from alignsim.sweeps.point import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
 
 RESULTS = "results.parquet"
@@ -62,6 +69,8 @@ class Sweep:
     n_jobs: int
     elapsed_s: float
     files: list[str] = field(default_factory=list)
+    # per completed point (by point key): its point.json provenance record
+    point_provenance: dict[int, dict] = field(default_factory=dict)
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -107,6 +116,7 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
     params: set[str] = set()
     experiment, question, heatmap = None, "", []
     elapsed = 0.0
+    prov: dict[int, dict] = {}
     for job in jobs:
         rel = str(job.relative_to(sweep_dir))
         rec = read_record(job / POINT_JSON)
@@ -130,6 +140,9 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
             continue
         params |= set(rec.get("params", {}))
         frames.append(frame)
+        prov[int(rec["point_key"])] = {"seed": rec.get("seed"),
+                                       "config_hash": rec.get("config_hash"),
+                                       **(rec.get("provenance") or {})}
         if (job / TRAJECTORY_PARQUET).is_file():
             trajs.append(pd.read_parquet(job / TRAJECTORY_PARQUET))
     plist = sorted(params)
@@ -146,7 +159,32 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
         directory=sweep_dir, experiment=experiment, question=question, params=plist,
         swept=swept, heatmap=heatmap[:2], results=results, trajectories=trajectories,
         failures=pd.DataFrame(failures, columns=["job", "overrides", "error"]),
-        n_jobs=len(jobs), elapsed_s=elapsed,
+        n_jobs=len(jobs), elapsed_s=elapsed, point_provenance=dict(sorted(prov.items())),
+    )
+
+
+def sweep_provenance(sweep: Sweep) -> dict:
+    """The provenance record of a sweep's tables (see the module docstring).
+
+    ``config_hash`` is the SHA-256 of the canonical JSON of ``{point key: point config hash}``:
+    two tables with the same hash were made from the same configs, point by point. ``seed`` is
+    the points' common seed (None if they differ; all of them are in ``seeds``).
+    """
+    points = {str(k): p.get("config_hash") for k, p in sweep.point_provenance.items()}
+    seeds = sorted({p["seed"] for p in sweep.point_provenance.values()
+                    if p.get("seed") is not None})
+    envs: dict[str, dict] = {}
+    for p in sweep.point_provenance.values():
+        env = {k: v for k, v in p.items() if k not in ("seed", "config_hash", "point_key")}
+        if env:
+            envs.setdefault(canonical_json(env), env)
+    return provenance(
+        seed=seeds[0] if len(seeds) == 1 else None,
+        config_hash=hashlib.sha256(canonical_json(points).encode()).hexdigest(),
+        experiment=sweep.experiment,
+        seeds=seeds,
+        point_config_hashes=points,
+        point_environments=[envs[k] for k in sorted(envs)],
     )
 
 
@@ -263,9 +301,10 @@ def build_report(sweep_dir: Path | str, figures: bool = True) -> Sweep:
     d = sweep.directory
     files = []
     if not sweep.results.empty:
-        files.append(str(write_parquet(sweep.results, d / RESULTS)))
+        prov = sweep_provenance(sweep)
+        files.append(str(write_parquet(sweep.results, d / RESULTS, prov)))
         if not sweep.trajectories.empty:
-            files.append(str(write_parquet(sweep.trajectories, d / TRAJECTORIES)))
+            files.append(str(write_parquet(sweep.trajectories, d / TRAJECTORIES, prov)))
         table = point_table(sweep)
         files.append(str(atomic_write(d / POINTS,
                                       lambda p: table.to_csv(p, index=False, float_format="%.6g"))))
