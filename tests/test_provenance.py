@@ -152,3 +152,36 @@ def test_sweep_files_carry_provenance(tmp_path):
         assert meta["config_hash"] == hashlib.sha256(
             canonical_json(dict(sorted(hashes.items()))).encode()).hexdigest()
         assert meta["experiment"] == "shootdown_shock" and len(meta["point_environments"]) == 1
+
+
+def _tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    import os
+    import sys
+
+    exe = Path(sys.executable).with_name(name)
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+
+
+def test_validation_and_null_reports_carry_provenance(tmp_path: Path) -> None:
+    """validation.json and nulls.json say which version, commit, seed and config made them."""
+    out = tmp_path / "val"
+    r = _tool("alignsim-validate", "replicates=3", "seed=11", "progress=false", "--out",
+              str(out), "--nulls=passive", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("validation.json", "nulls.json"):
+        record = json.loads((out / name).read_text())["provenance"]
+        check_fields(record, 11)
+        assert re.fullmatch(r"[0-9a-f]{64}", record["config_hash"]), name
+
+
+def test_sensitivity_outputs_carry_provenance(tmp_path: Path) -> None:
+    out = tmp_path / "sens"
+    r = _tool("alignsim-sensitivity", "replicates=2", "scenario=baseline", "months=6",
+              "seed=5", "progress=false", "--out", str(out),
+              "+sensitivity.select=[align.econ,align.exposure]",
+              "+sensitivity.morris_trajectories=2", "+sensitivity.n=2", "+sensitivity.top=2",
+              "+sensitivity.num_resamples=10", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    check_fields(json.loads((out / "sensitivity.json").read_text())["provenance"], 5)
+    check_fields(metadata_of(out / "morris.parquet"), 5)

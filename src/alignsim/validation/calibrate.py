@@ -396,7 +396,7 @@ def _run(args: ToolArgs) -> None:
     from omegaconf import OmegaConf
 
     from alignsim.config import compose_dictconfig, to_config
-    from alignsim.results import atomic_write, write_json
+    from alignsim.results import atomic_write, provenance, write_json
     from alignsim.validation.validate import format_table, load_inputs, run_validation
 
     vconf, overrides = load_inputs(args)
@@ -417,6 +417,7 @@ def _run(args: ToolArgs) -> None:
            "validation_default": [p.row() for p in before.results],
            "validation_calibrated": [p.row() for p in after.results],
            "config": OmegaConf.to_container(dcfg, resolve=True)}
+    doc["provenance"] = provenance(result.seed, doc["config"])
     write_json(doc, out_dir / "calibration.json")
     print(f"calibration: {result.method}, {result.evaluations} candidates, "
           f"{result.seconds:.1f} s, J {result.default_value:.4g} -> {result.value:.4g}")

@@ -317,7 +317,7 @@ def write_nulls(report: NullReport, out_dir: Path, meta: Mapping[str, Any]) -> d
     import pandas as pd
 
     from alignsim import __version__
-    from alignsim.results import atomic_write, write_json
+    from alignsim.results import atomic_write, provenance, write_json
 
     out_dir = Path(out_dir)
     frame = pd.DataFrame([p.row() for p in report.powers])
@@ -333,6 +333,7 @@ def write_nulls(report: NullReport, out_dir: Path, meta: Mapping[str, Any]) -> d
         "powers": [p.row() for p in report.powers],
         "null_results": {n: [p.row() for p in rs] for n, rs in report.null_results.items()},
         **meta,
+        "provenance": provenance(report.seed, meta.get("config")),
     }
     write_json(doc, out_dir / "nulls.json")
     files["nulls_json"] = str(out_dir / "nulls.json")

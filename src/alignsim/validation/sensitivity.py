@@ -686,10 +686,13 @@ def format_tables(analysis: Analysis) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(analysis: Analysis, out_dir: Path) -> list[Path]:
-    """Index tables (csv + parquet), the noise table, a JSON summary and the figure."""
+def write_outputs(analysis: Analysis, out_dir: Path, config: object = None) -> list[Path]:
+    """Index tables (csv + parquet), the noise table, a JSON summary and the figure; every file
+    carries the provenance of ``config`` (the base model config)."""
     from alignsim.plots import save_figure
-    from alignsim.results import atomic_write, write_json, write_parquet
+    from alignsim.results import atomic_write, provenance, write_json, write_parquet
+
+    record = provenance(getattr(config, "seed", None), config)
 
     out_dir = Path(out_dir)
     written = []
@@ -697,8 +700,9 @@ def write_outputs(analysis: Analysis, out_dir: Path) -> list[Path]:
                         ("noise", analysis.noise)):
         written.append(atomic_write(out_dir / f"{name}.csv",
                                     lambda p, f=frame: f.to_csv(p, index=False)))
-        written.append(write_parquet(frame, out_dir / f"{name}.parquet"))
-    written.append(write_json(analysis.summary(), out_dir / "sensitivity.json"))
+        written.append(write_parquet(frame, out_dir / f"{name}.parquet", record))
+    written.append(write_json({**analysis.summary(), "provenance": record},
+                              out_dir / "sensitivity.json"))
     written.append(save_figure(indices_figure(analysis), out_dir / "sensitivity.png", dpi=110))
     return written
 
@@ -745,7 +749,7 @@ def _task(cfg: DictConfig) -> None:
         discard_output_dir(run_dir)
         raise
     out = Path(settings.out) if settings.out else run_dir
-    write_outputs(analysis, out)
+    write_outputs(analysis, out, base)
     print(format_tables(analysis))
     print(f"wrote {out}")
 

@@ -159,7 +159,7 @@ def validation_figure(v: Validation, title: str | None = None):
 def write_outputs(v: Validation, out_dir: Path, meta: dict) -> dict[str, str]:
     """Write ``validation.csv``, ``validation.json`` (rows + summary + meta) and the figure."""
     from alignsim.plots import save_figure
-    from alignsim.results import atomic_write, write_json
+    from alignsim.results import atomic_write, provenance, write_json
 
     out_dir = Path(out_dir)
     frame = validation_frame(v.results)
@@ -178,6 +178,7 @@ def write_outputs(v: Validation, out_dir: Path, meta: dict) -> dict[str, str]:
         "patterns": [p.row() for p in v.results],
         **meta,
         "files": files,
+        "provenance": provenance(v.seed, meta.get("config")),
     }
     write_json(doc, out_dir / "validation.json")
     files["json"] = str(out_dir / "validation.json")
