@@ -176,7 +176,7 @@ def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook
     affinity = state.affinity + delta[:, sl["affinity"]]
     investment = state.investment + delta[:, sl["investment"]]
     security = state.security + delta[:, sl["security"]]
-    pending = state.pending + delta[:, sl["capacity"]]
+    pending = state.pending + _built(state, delta[:, sl["capacity"]], spec)
     threat = state.threat + delta[:, sl["threat"]]
     defiance = state.defiance + delta[:, sl["defiance"]][:, 0]
 
@@ -241,6 +241,24 @@ def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook
     tension = partner_tension(rel, spec.relations0, swing)
     nxt.alignment = align_step(state.alignment, utility, tension, spec)
     return nxt, Outlook(utility, exposure, tension)
+
+
+def _built(state: State, committed: np.ndarray, spec: Spec) -> np.ndarray:
+    """Capacity a month's commitments add ``(R, K)``, with diminishing returns toward a route's
+    ceiling: each addition is scaled by the headroom ``1 - (capacity + pending) / ceiling``.
+
+    Why: a corridor is limited by what its ports and tankers can handle (003, 004), so the more
+    is built or under way, the less the next effort adds, and nothing beyond the ceiling. Routes
+    without a ceiling take every commitment in full (the arrays are returned unchanged).
+    """
+    ceiling = spec.ceiling
+    if ceiling is None or not np.isfinite(ceiling).any():
+        return committed
+    capped = np.isfinite(ceiling)
+    headroom = np.ones_like(committed)
+    used = (state.capacity[:, capped] + state.pending[:, capped]) / ceiling[capped]
+    headroom[:, capped] = np.maximum(1.0 - used, 0.0)
+    return committed * headroom
 
 
 def _revert(x: np.ndarray, base: np.ndarray, rate: float, lo: float, hi: float | None):

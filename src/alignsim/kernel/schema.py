@@ -45,6 +45,7 @@ class RouteConf:
     share: float = 0.0  # share of the swing state's oil exports at the start, fraction
     capacity: float = 1.0  # most the route can carry, fraction of exports
     primary: bool = False  # the default route that takes whatever the others cannot
+    ceiling: float | None = None  # most capacity it can be built to (ports, tankers); None: none
 
 
 @dataclass

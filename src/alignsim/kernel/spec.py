@@ -138,6 +138,7 @@ class Spec:
     oil_revenue_bn_per_month: float = 3.0
     axis_pair: tuple[int, int] = (1, 0)  # (positive, negative) sphere of the headline axis
     temperature_scale: str = "absolute"  # "spread": temperatures are relative to payoff spreads
+    ceiling: np.ndarray | None = None  # (K,) most capacity each route can be built to; inf: none
     horizon: int = 1  # months an actor looks ahead when it values an action
     discount: float = 0.9  # per month, for the look-ahead
     extra: dict = field(default_factory=dict)
@@ -367,6 +368,7 @@ def _routes(
     route_via = np.zeros(len(routes), dtype=np.int64)
     share0 = np.zeros(len(routes))
     capacity0 = np.zeros(len(routes))
+    ceiling = np.full(len(routes), np.inf)
     primaries = []
     for k, (name, r) in enumerate(w.routes.items()):
         key = f"world.routes.{name}"
@@ -374,6 +376,10 @@ def _routes(
         route_via[k] = actors.index(r.via)
         share0[k] = _check_range(f"{key}.share", r.share, 0.0, 1.0)
         capacity0[k] = _check_range(f"{key}.capacity", r.capacity, 0.0, 1.0)
+        if r.ceiling is not None:
+            ceiling[k] = _check_range(f"{key}.ceiling", r.ceiling, 1e-9, 1.0)
+            if ceiling[k] < capacity0[k]:
+                raise ConfigError(f"{key}.ceiling", f"must be >= its capacity {capacity0[k]:g}")
         if r.primary:
             primaries.append(k)
     if abs(share0.sum() - 1.0) > SHARE_TOL:
@@ -390,6 +396,7 @@ def _routes(
         primary_route=primaries[0],
         share0=share0,
         capacity0=capacity0,
+        ceiling=ceiling,
     )
 
 
