@@ -1,99 +1,61 @@
-"""The seminar page without a browser: controls -> config, views, the CLI's option checks.
+"""The seminar page without a browser: controls → config, interventions, runs, views, the CLI.
 
-That each browser session gets its own world is checked in a real browser
-(tests/test_demo_browser.py, two browser contexts).
+What the browser sees (bad seed message, sliders by mouse, marks, ghost lines, downloads) is
+checked in tests/test_demo_browser.py; here the same logic is checked directly and fast.
 """
 
 from __future__ import annotations
 
-import inspect
+import csv
+import io
 
 import numpy as np
 import pytest
 
-from alignsim.demo import app
+from alignsim.demo import app, charts
 from alignsim.demo import serve as demo
+from alignsim.demo.world import (
+    CONTROL_BY_KEY,
+    CONTROLS,
+    RunRecord,
+    SeminarModel,
+    default_values,
+    parse_seed,
+    run_csv,
+    user_message,
+)
 from alignsim.kernel.spec import ConfigError
+from alignsim.model import AlignmentModel
 
 
 @pytest.fixture(scope="module")
-def model() -> app.SeminarModel:
-    return app.SeminarModel()
+def model() -> SeminarModel:
+    return SeminarModel()
 
 
-def test_defaults_come_from_conf(model: app.SeminarModel) -> None:
+def test_defaults_come_from_conf(model: SeminarModel) -> None:
     cfg = model.config
     assert model.params["seed"] == cfg.seed
     assert model.params["cpc_share"] == pytest.approx(cfg.world.routes["cpc"].share)
     assert model.params["coercion_appetite"] == pytest.approx(cfg.payoffs.actors["russia"].punish)
     assert model.params["temperature"] == pytest.approx(cfg.policy.temperature)
     assert model.params["scenario_name"] == cfg.scenario.name
+    values = default_values()
+    assert SeminarModel(**values).spec is model.spec  # the page's start values = conf/
 
 
-def test_controls_reach_the_config() -> None:
-    m = app.SeminarModel(
-        scenario_name="baseline",
-        seed="7",
-        cpc_share=0.6,
-        halt_severity=0.25,
-        coercion_appetite=0.2,
-        fund_eu_bn=2.0,
-        temperature=0.01,
-    )
-    cfg = m.config
-    routes = cfg.world.routes
-    assert cfg.seed == 7 and cfg.scenario.name == "baseline"
-    assert routes["cpc"].share == pytest.approx(0.6)
-    assert sum(r.share for r in routes.values()) == pytest.approx(1.0)
-    # the balancing route's capacity follows its share, so the shares stay where they were put
-    assert routes["china_east"].capacity == pytest.approx(routes["china_east"].share)
-    assert cfg.actions["pipeline_halt"].effects.halt["cpc"].severity == pytest.approx(0.25)
-    assert cfg.payoffs.actors["russia"].punish == pytest.approx(0.2)
-    assert cfg.actions["investment_fund"].users["eu"].scale == pytest.approx(2.0)
-    assert cfg.policy.temperature == pytest.approx(0.01)
-    assert m.state.share[0, m.spec.routes.index("cpc")] == pytest.approx(0.6)
-    for _ in range(6):
-        m.step()
-    assert m.state.share[0, m.spec.routes.index("cpc")] < 0.7  # does not snap back to 0.8
+def test_page_uses_the_config_modules_flat_parameters() -> None:
+    """One flat-parameters → config code (alignsim.config), not a copy in the page."""
+    import alignsim.demo.app as page
+    import alignsim.demo.world as world
 
-
-def test_parameter_sets_are_composed_once() -> None:
-    a = app.SeminarModel(halt_severity=0.5)
-    b = app.SeminarModel(halt_severity=0.5)
-    assert a.spec is b.spec and a.config is b.config
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "key"),
-    [
-        ({"seed": "abc"}, "seed"),
-        ({"seed": "-1"}, "seed"),
-        ({"scenario_name": "mars"}, "scenario"),
-        ({"cpc_share": 0.99}, "cpc_share"),
-    ],
-)
-def test_bad_controls_name_the_key(kwargs: dict, key: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        app.SeminarModel(**kwargs)
-    assert err.value.key == key
-
-
-def test_model_params_fit_the_model_signature(model: app.SeminarModel) -> None:
-    from mesa.visualization.solara_viz import _check_model_params
-
-    params = app.model_params()
-    _check_model_params(model, params)  # raises on an unknown or missing keyword
-    assert set(params) == set(inspect.signature(app.SeminarModel.__init__).parameters) - {"self"}
-    # Reset rebuilds with type(model)(**values): the default values give the default world
-    values = {k: (v.value if hasattr(v, "value") else v["value"]) for k, v in params.items()}
-    assert app.SeminarModel(**values).spec is model.spec
-
-
-def test_same_world_as_the_plain_driver() -> None:
-    from alignsim.model import AlignmentModel
-
-    m = app.SeminarModel()
-    plain = AlignmentModel(m.config)
+    for name in ("Defaults", "defaults", "overrides_for", "_compose", "world", "FUND_USERS",
+                 "SWING_ROUTE", "BALANCING_ROUTE", "_COMPOSE_LOCK"):
+        assert not hasattr(page, name), name
+        assert name == "world" or not hasattr(world, name), name
+    m = SeminarModel(cpc_share=0.6, halt_severity=0.5, seed=5)
+    plain = AlignmentModel(cpc_share=0.6, halt_severity=0.5, rng=5)
+    assert m.spec is plain.spec
     for _ in range(4):
         m.step()
         plain.step()
@@ -101,36 +63,154 @@ def test_same_world_as_the_plain_driver() -> None:
     assert [e.text for e in m.log] == [e.text for e in plain.log]
 
 
-def test_views_render_and_follow_the_model() -> None:
-    m = app.SeminarModel()
-    views = app.PageViews(m)
-    first = views.render()
-    assert set(first) == {"spheres", "axis", "routes", "network", "log"}
-    for name in ("spheres", "axis", "routes", "network"):
-        assert first[name][:3] == b"\xff\xd8\xff"  # JPEG frame
-    assert b"No moves yet" in first["log"]
-    m.step()
-    second = views.render()
-    assert second["log"] != first["log"] and b"expected payoffs:" in second["log"]
-    assert second["axis"] != first["axis"] and second["network"] != first["network"]
+def test_controls_reach_the_config() -> None:
+    m = SeminarModel(scenario_name="baseline", seed="7", cpc_share=0.6, halt_severity=0.25,
+                     coercion_appetite=0.2, fund_eu_bn=2.0, temperature=0.01)
+    cfg = m.config
+    routes = cfg.world.routes
+    assert cfg.seed == 7 and cfg.scenario.name == "baseline"
+    assert routes["cpc"].share == pytest.approx(0.6)
+    assert sum(r.share for r in routes.values()) == pytest.approx(1.0)
+    assert cfg.actions["pipeline_halt"].effects.halt["cpc"].severity == pytest.approx(0.25)
+    assert cfg.payoffs.actors["russia"].punish == pytest.approx(0.2)
+    assert cfg.actions["investment_fund"].users["eu"].scale == pytest.approx(2.0)
+    assert cfg.policy.temperature == pytest.approx(0.01)
 
 
-def test_log_is_escaped_and_newest_first() -> None:
-    m = app.SeminarModel()
+@pytest.mark.parametrize(
+    ("kwargs", "key", "message"),
+    [
+        ({"seed": "abc"}, "seed", "Random seed: must be a whole number 0, 1, 2, … (got 'abc')"),
+        ({"seed": "-1"}, "seed", "Random seed: must be a whole number 0, 1, 2, … (got '-1')"),
+        ({"seed": "1.5"}, "seed", "Random seed: must be a whole number 0, 1, 2, … (got '1.5')"),
+        ({"scenario_name": "mars"}, "scenario", "Scenario: unknown scenario 'mars'; allowed:"),
+        ({"halt_severity": 1.5}, "halt_severity",
+         "How much of the CPC flow a halt stops: must be between 0 % of CPC flow and 100 % of "
+         "CPC flow, got 150 % of CPC flow"),
+        ({"fund_tr_bn": "x"}, "fund_tr_bn", "Türkiye's investment fund (size of one launch): "
+         "must be a number, got 'x'"),
+    ],
+)
+def test_bad_controls_give_one_message_naming_the_control(kwargs: dict, key: str,
+                                                          message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        SeminarModel(**kwargs)
+    assert err.value.key == key
+    text = user_message(err.value)
+    assert text.startswith(message) and text.endswith("The world was not changed.")
+    assert "\n" not in text
+
+
+def test_seed_box_accepts_whole_numbers() -> None:
+    assert parse_seed(" 42 ") == 42 and parse_seed(0) == 0
+    assert str(parse_seed("")) == str(parse_seed(None)) == default_values()["seed"]
+
+
+def test_reset_with_a_bad_seed_keeps_the_world() -> None:
+    session = app.Session()
+    session.step()
+    before = session.model
+    messages: list[str] = []
+    app.guarded(lambda: session.reset({**default_values(), "seed": "-1"}), messages.append)
+    assert session.model is before and session.model.month == 1
+    assert messages == ["Random seed: must be a whole number 0, 1, 2, … (got '-1'). The world "
+                        "was not changed."]
+    app.guarded(lambda: session.reset(default_values()), messages.append)
+    assert session.model is not before and messages[-1] == ""
+    assert [g.label for g in session.ghosts] == ["Run 1"]
+
+
+def test_every_control_has_a_label_a_unit_and_its_technical_name() -> None:
+    for c in CONTROLS:
+        assert c.key in c.tooltip and c.unit and c.lo < c.hi
+        assert c.unit in c.show(c.lo)
+    assert CONTROL_BY_KEY["fund_tr_bn"].hi == 5.0
+    assert CONTROL_BY_KEY["halt_severity"].show(0.3) == "30 % of CPC flow"
+
+
+def test_a_mid_run_change_applies_from_the_next_month() -> None:
+    a, b = SeminarModel(), SeminarModel()
+    for _ in range(3):
+        a.step()
+        b.step()
+    mark = a.intervene(temperature=0.05)
+    assert mark is not None and mark.month == 3 and mark.date == "2022-04"
+    np.testing.assert_array_equal(a.state.alignment, b.state.alignment)  # nothing yet
+    assert a.params["temperature"] == 0.05 and a.start_params["temperature"] != 0.05
+    a.intervene(temperature=0.04)  # a slider dragged in the same month: one mark
+    assert len(a.interventions) == 1 and a.interventions[0].changes[0][2] == 0.04
+    for _ in range(12):
+        a.step()
+        b.step()
+    assert not np.array_equal(a.state.alignment, b.state.alignment)
+    assert "You changed, from this month" in app.month_html(a, 3)
+    assert "★1" in app.axis_chart(a)
+    with pytest.raises(ConfigError) as err:
+        a.intervene(cpc_share=0.5)
+    assert err.value.key == "cpc_share"
+
+
+def test_a_change_before_the_first_step_is_a_setting_not_an_intervention() -> None:
+    m = SeminarModel()
+    assert m.intervene(halt_severity=0.2) is None and m.interventions == []
+    assert m.start_params["halt_severity"] == 0.2 and "halt 20 %" in m.settings()
+
+
+def test_views_show_numbers_reasons_events_and_flow() -> None:
+    m = SeminarModel(scenario_name="history")
+    for _ in range(8):
+        m.step()
+    status = app.status_html(m)
+    assert "2022-09" in status and f"{m.axis:+.3f}" in status and "Russian" in status
+    july = app.month_html(m, 6)  # 2022-07: the CPC halt, its description and source
+    assert "Event: <b>CPC halt</b>" in july and "(source 000, 001, 002)" in july
+    assert "expected payoffs, 2 significant figures" in app.log_html(m)
+    assert "✔" in app.log_html(m) and "util" in app.log_html(m)
+    # the oil that actually flowed dips in the July 2022 halt; the stacked chart shows it
+    total = np.array(m.flows).sum(axis=1)
+    assert total[7] < total[6] - 0.3 and "chart-flow" in app.flow_chart(m)
+    # the log keeps every month, and filters by actor
+    assert all(f"<b>{m.spec.start.plus(t)}</b>" in app.log_html(m) for t in range(8))
+    russia = app.month_html(m, 6, "Russia")
+    assert "Russia halts" in russia and "Türkiye" not in russia
+
+
+def test_sig2_has_two_significant_figures() -> None:
+    assert [app.sig2(v) for v in (12.345, -0.0031234, 0.0, 1.0)] == ["12", "-0.0031", "0", "1"]
+
+
+def test_ghost_runs_and_csv() -> None:
+    m = SeminarModel()
     for _ in range(3):
         m.step()
-    text = app.log_html(m)
-    assert text.index("2022-03") < text.index("2022-01")
-    assert "Moscow&#x27;s" in text or "'republics'" not in text  # quotes escaped if present
-    assert "<script" not in text
+    ghost = RunRecord.of(m, 1)
+    new = SeminarModel(seed=2)
+    new.step()
+    svg = app.axis_chart(new, [ghost])
+    assert svg.count("class='ghost'") == 1 and "Run 1" in svg
+    assert "Run 1</span>: history, seed" in app.ghost_legend_html([ghost])
+    rows = list(csv.DictReader(io.StringIO(run_csv(new, [ghost]))))
+    assert [r["run"] for r in rows] == ["Run 1"] * 4 + ["Run 2 (current)"] * 2
+    assert float(rows[-1]["axis"]) == pytest.approx(new.axis, abs=1e-10)
 
 
-def test_relations_graph(model: app.SeminarModel) -> None:
-    g = app.relations_graph(model)
-    n = len(model.spec.actors)
-    assert g.number_of_nodes() == n and g.number_of_edges() == n * (n - 1) // 2
-    rel = model.state.relations[0]
-    assert all(d["value"] == pytest.approx(rel[i, j]) for i, j, d in g.edges(data=True))
+def test_event_badges_do_not_overlap() -> None:
+    f = charts.TimeFrame(SeminarModel().spec.start, 72, (-1, 1))
+    marks = [charts.Mark(t, "event", str(i + 1), "e") for i, t in enumerate((0, 1, 2, 4, 5))]
+    svg = "".join(charts._badges(f, marks))
+    import re
+
+    boxes = [(float(x), float(y), float(w)) for x, y, w in
+             re.findall(r"<rect x='([-\d.]+)' y='([-\d.]+)' width='([\d.]+)'", svg)]
+    for i, (x1, y1, w1) in enumerate(boxes):
+        for x2, y2, w2 in boxes[i + 1:]:
+            assert y1 != y2 or x1 + w1 <= x2 or x2 + w2 <= x1
+
+
+def test_page_views_for_notebooks(model: SeminarModel) -> None:
+    views = app.PageViews(model)
+    assert views.render()["axis"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(views.svg()) == {"Axis", "Spheres", "Oil flow", "Relations"}
 
 
 def test_demo_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

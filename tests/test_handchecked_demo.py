@@ -23,7 +23,7 @@ def test_log_html_escapes_the_narration_and_the_reasons() -> None:
     expected_entry = (
         "<div class='alignsim-entry'>Russia halts &lt;script&gt;alert(&quot;CPC&quot;)"
         "&lt;/script&gt; &amp; co. <i>(scheduled)</i>"
-        "<div style='font-size:75%;color:#555'>q: halt &lt;0.1&gt; &amp; &#x27;none&#x27; 0.2"
+        "<div class='why'>q: halt &lt;0.1&gt; &amp; &#x27;none&#x27; 0.2"
         "</div></div>")
     assert expected_entry in page
     assert "<div class='alignsim-status'><b>2022-08</b> — step " in page
