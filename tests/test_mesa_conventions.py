@@ -124,3 +124,18 @@ def test_flat_parameters_and_config_do_not_mix():
     with pytest.raises(ConfigError) as err:
         AlignmentModel(compose_config(), cpc_share=0.5)
     assert err.value.key == "cpc_share"
+
+
+def test_batch_run_iterations_are_different_runs_that_can_be_repeated():
+    """``rng=[None] * n`` (what Mesa's deprecated ``iterations=n`` means): as in Mesa, each
+    ``None`` is a fresh seed, recorded in the model's config, so n iterations are n runs (not one
+    run counted n times)."""
+    rows = mesa.batch_run(AlignmentModel, parameters={"cpc_share": [0.8]}, rng=[None] * 3,
+                          max_steps=12, number_processes=1, data_collection_period=-1,
+                          display_progress=False)
+    assert len({round(r["axis"], 12) for r in rows}) == 3
+    fresh = AlignmentModel(rng=None)
+    again = AlignmentModel(rng=fresh.config.seed)
+    _run(fresh, 6), _run(again, 6)
+    assert fresh.axis == again.axis
+    assert AlignmentModel().config.seed == compose_config().seed  # left out: the config's

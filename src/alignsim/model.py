@@ -38,6 +38,9 @@ from alignsim.kernel.state import initial_state
 from alignsim.kernel.step import replicate_uniforms
 
 
+CONFIG_SEED = object()  # ``rng`` left out: keep the config's seed
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One line of the narrated log."""
@@ -59,7 +62,7 @@ class AlignmentModel(mesa.Model):
         *,
         replicate: int = 0,
         spec: Spec | None = None,
-        rng: int | None = None,
+        rng: int | None | object = CONFIG_SEED,
         scenario_name: str | None = None,
         cpc_share: float | None = None,
         halt_severity: float | None = None,
@@ -73,8 +76,10 @@ class AlignmentModel(mesa.Model):
         """Build one replicate.
 
         ``config``/``spec``: the full typed config (default: ``conf/`` as composed) and, if
-        already compiled, its Spec. ``rng``: the seed (replaces ``config.seed``; ``None`` keeps
-        it). The flat keywords (``None`` = as in ``conf/``) build the config from ``conf/``
+        already compiled, its Spec. ``rng``: the seed (replaces ``config.seed``); left out, the
+        config's seed; ``None``, as in Mesa, a fresh seed from the system's entropy, recorded in
+        ``config.seed`` so the run can be repeated (``mesa.batch_run(..., iterations=n)`` passes
+        ``rng=None`` and so gets ``n`` different runs). The flat keywords (``None`` = as in ``conf/``) build the config from ``conf/``
         instead and cannot be combined with ``config``/``spec``. Bad input raises
         :class:`~alignsim.kernel.spec.ConfigError` naming the keyword.
         """
@@ -228,13 +233,16 @@ def _route(k: int):
 
 
 def _seed_of(rng: object) -> int | None:
-    """Mesa's ``rng=`` as our seed: a non-negative integer, or ``None`` for the config's.
+    """Mesa's ``rng=`` as our seed: a non-negative integer; ``None`` (Mesa's "unseeded") draws
+    a fresh one; left out (:data:`CONFIG_SEED`), ``None`` here, i.e. the config's.
 
     Only integers: every stream is ``SeedSequence(seed, spawn_key=(replicate,))``, shared with
     the ensemble driver, so a Generator or SeedSequence could not give the same trajectory.
     """
-    if rng is None:
+    if rng is CONFIG_SEED:
         return None
+    if rng is None:
+        return int(np.random.SeedSequence().entropy % 2**63)
     if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
         raise ConfigError("rng", f"must be a non-negative integer (the seed), got {rng!r}")
     value = int(rng)
