@@ -37,7 +37,6 @@ from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.kernel.state import initial_state
 from alignsim.kernel.step import replicate_uniforms
 
-
 CONFIG_SEED = object()  # ``rng`` left out: keep the config's seed
 
 
@@ -62,7 +61,7 @@ class AlignmentModel(mesa.Model):
         *,
         replicate: int = 0,
         spec: Spec | None = None,
-        rng: int | None | object = CONFIG_SEED,
+        rng: int | object | None = CONFIG_SEED,
         scenario_name: str | None = None,
         cpc_share: float | None = None,
         halt_severity: float | None = None,
@@ -79,9 +78,10 @@ class AlignmentModel(mesa.Model):
         already compiled, its Spec. ``rng``: the seed (replaces ``config.seed``); left out, the
         config's seed; ``None``, as in Mesa, a fresh seed from the system's entropy, recorded in
         ``config.seed`` so the run can be repeated (``mesa.batch_run(..., iterations=n)`` passes
-        ``rng=None`` and so gets ``n`` different runs). The flat keywords (``None`` = as in ``conf/``) build the config from ``conf/``
-        instead and cannot be combined with ``config``/``spec``. Bad input raises
-        :class:`~alignsim.kernel.spec.ConfigError` naming the keyword.
+        ``rng=None`` and so gets ``n`` different runs). The flat keywords (``None`` = as in
+        ``conf/``) build the config from ``conf/`` instead and cannot be combined with
+        ``config``/``spec``. Bad input raises :class:`~alignsim.kernel.spec.ConfigError` naming
+        the keyword.
         """
         flat = {
             "scenario_name": scenario_name, "cpc_share": cpc_share,
