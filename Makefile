@@ -3,7 +3,7 @@
 #   make test
 #   make lab   the notebooks of experiments/ in JupyterLab [LAB_ARGS="--port 8899 --no-browser"]
 #   make mutation   sampled mutation testing, not in CI: ~35-40 min (20/module), ~17 min [MUTATION_ARGS="--sample 8"]
-.PHONY: run test lint bench setup lab mutation
+.PHONY: run test lint bench setup lab mutation lock
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -31,3 +31,9 @@ bench:
 mutation:
 	@bash scripts/bootstrap.sh --dev
 	.venv/bin/python scripts/mutation.py $(MUTATION_ARGS)
+
+# Pin the dev environment's versions for every fresh install (after changing dependencies).
+lock:
+	@bash scripts/bootstrap.sh --dev
+	{ sed -n '1,3p' constraints.txt; .venv/bin/python -m pip freeze --exclude-editable | grep -v '^alignsim'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt

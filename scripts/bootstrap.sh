@@ -49,13 +49,14 @@ if [ ! -x .venv/bin/python ] || ! py_ok .venv/bin/python; then
 fi
 
 # the stamp records the pyproject.toml it was installed from and the level of extras
-stamp=$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
+stamp=$(cat pyproject.toml setup.py constraints.txt | sha256sum | cut -d' ' -f1)
 read -r have_stamp have_level 2>/dev/null < .venv/.alignsim-stamp || true
 if [ "${have_stamp:-}" != "$stamp" ] || [ "${have_level:-0}" -lt "$level" ]; then
   [ "${have_level:-0}" -le "$level" ] || level=$have_level   # never drop extras installed before
-  echo "bootstrap: installing alignsim${extras[$level]} and its dependencies into .venv (first time: a few minutes)"
+  echo "bootstrap: installing alignsim${extras[$level]} and its dependencies into .venv (first time: about a minute for make run, a few for make test)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${extras[$level]}"
+  # -c: the versions the tests passed with (constraints.txt, `make lock` regenerates it)
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extras[$level]}"
   echo "$stamp $level" > .venv/.alignsim-stamp
 fi
 

@@ -117,3 +117,26 @@ def test_citation_file_is_cff_1_2_0():
     meta = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert cff["version"] == meta["version"]  # a release bumps both
     assert f"## {meta['version']}" in (root / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def test_constraints_pin_every_dependency() -> None:
+    """A fresh machine gets the versions the tests passed with: every dependency of the package
+    and of its extras is pinned (``name==version``) in constraints.txt, which bootstrap uses."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = {}
+    for line in (root / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, line
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    wanted = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted += [r for r in extra if not r.startswith("alignsim")]
+    for req in wanted:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[\s<>=!~\[;]", req, maxsplit=1)[0]).lower()
+        assert name in pins, f"{req} is not pinned in constraints.txt (run make lock)"
+    assert "-c constraints.txt" in (root / "scripts" / "bootstrap.sh").read_text()

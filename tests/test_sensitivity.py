@@ -148,6 +148,10 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0, name
     assert (out / ".hydra" / "config.yaml").is_file()  # --out is Hydra's run folder
     assert "Sobol indices" in r.stdout and "align.econ" in r.stdout
+    warned = [line for line in r.stderr.splitlines() if ": warning: " in line]
+    assert len(warned) == 2  # one per output (drift, russian_leads), N = 2 is far too small
+    assert all(w.startswith("alignsim-sensitivity: warning: Sobol N=2 is small for ")
+               and w.endswith("(95 %); use +sensitivity.n=256 or more") for w in warned)
 
 
 def test_cli_bad_parameter_name_is_one_line_exit_2(tmp_path: Path) -> None:

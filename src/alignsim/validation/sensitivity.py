@@ -667,6 +667,31 @@ def indices_figure(analysis: Analysis):
     return fig
 
 
+SOBOL_N_ENOUGH = 256  # base samples below which Sobol indices are flagged as rough (assumption)
+
+
+def small_sample_warnings(analysis: Analysis) -> list[str]:
+    """One line per output whose leading Sobol index is too uncertain to read.
+
+    Why: with a small base sample the bootstrap interval can be as wide as the index itself (an
+    S1 of 1.03 ± 0.77 was once printed without comment); the reader must see the interval and
+    how to narrow it. Flagged when ``N < SOBOL_N_ENOUGH`` or the interval is wider than half
+    the index.
+    """
+    n = analysis.settings.n
+    lines = []
+    for output, rows in analysis.sobol.table.groupby("output", sort=False):
+        top = rows.sort_values("ST", ascending=False, kind="stable").iloc[0]
+        wide = not top.ST_conf <= 0.5 * abs(top.ST)  # NaN intervals count as wide
+        if n < SOBOL_N_ENOUGH or wide:
+            lines.append(
+                f"{PROG}: warning: Sobol N={n} is small for {output}: "
+                f"ST({top.parameter}) = {top.ST:.2f} ± {top.ST_conf:.2f} (95 %); "
+                f"use +sensitivity.n={max(SOBOL_N_ENOUGH, 4 * n)} or more"
+            )
+    return lines
+
+
 def format_tables(analysis: Analysis) -> str:
     """The printed report: Morris ranking, Sobol indices, noise levels, times."""
     fmt = {"float_format": lambda v: f"{v:.4f}"}
@@ -751,6 +776,8 @@ def _task(cfg: DictConfig) -> None:
     out = Path(settings.out) if settings.out else run_dir
     write_outputs(analysis, out, base)
     print(format_tables(analysis))
+    for line in small_sample_warnings(analysis):
+        print(line, file=sys.stderr)
     print(f"wrote {out}")
 
 
