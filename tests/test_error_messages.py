@@ -300,3 +300,26 @@ def test_run_hydra_cli_maps_exceptions_to_exit_codes(capsys, monkeypatch) -> Non
     assert capsys.readouterr().err == "alignsim: error: conf/x.yaml: bad indentation\n"
     errors.run_hydra_cli(lambda: None)  # a task that succeeds: no exit, no output
     assert capsys.readouterr() == ("", "")
+
+
+def test_hydra_flag_clash_is_one_line(capsys) -> None:
+    """Hydra raises a bare ValueError when two of its run modes are asked for at once
+    (``alignsim -m --cfg job``): one line and status 2, not its traceback."""
+    clash = ("Only one of --run, --multirun, --cfg, --info and --shell_completion can be "
+             "specified")
+
+    def task() -> None:
+        raise ValueError(clash)
+
+    with pytest.raises(SystemExit) as end:
+        errors.run_hydra_cli(task)
+    assert end.value.code == 2
+    assert capsys.readouterr().err == f"alignsim: error: {clash} (at once)\n"
+
+
+def test_other_value_errors_are_not_taken_for_a_flag_clash() -> None:
+    def task() -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        errors.run_hydra_cli(task)

@@ -99,6 +99,11 @@ def run_hydra_cli(task: Callable[[], object], prog: str = "alignsim") -> None:
         task()
     except (ConfigError, OmegaConfBaseException, HydraException, yaml.YAMLError) as exc:
         bad_input(exc, prog)
+    except ValueError as exc:
+        if "can be specified" not in str(exc):  # Hydra's clash of its own flags, nothing else
+            raise
+        print(f"{prog}: error: {exc} (at once)", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
