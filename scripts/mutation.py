@@ -14,7 +14,8 @@ repository. For each module this script
 4. prints a per-module table (mutants, killed, survived, timeout, score), the surviving mutants
    (file:line and the mutation), and as its last line one JSON object with the scores and time.
 
-Usage: python scripts/mutation.py [--sample N] [--seed S] [--modules a,b] [--report FILE.md]
+Usage: python scripts/mutation.py [--sample N] [--module-sample NAME=N ...] [--seed S]
+       [--modules a,b] [--report FILE.md]
 """
 
 from __future__ import annotations
@@ -274,8 +275,12 @@ def run_module(name: str, module: dict, opts: dict, tree: Path, work: Path, samp
             "deselected": broken, "timeout_seconds": round(timeout, 1), "rows": rows}
 
 
-def markdown(results: list[dict], elapsed: float, sample: int, seed: int) -> str:
-    out = [f"Sample {sample} mutants per module (seed {seed}); run time {elapsed / 60:.1f} min.",
+def markdown(results: list[dict], elapsed: float, sample: int, seed: int,
+             overrides: dict[str, int] | None = None) -> str:
+    what = f"Sample {sample} mutants per module"
+    if overrides:
+        what += " (" + ", ".join(f"{n}: {k}" for n, k in overrides.items()) + ")"
+    out = [f"{what} (seed {seed}); run time {elapsed / 60:.1f} min.",
            "",
            "| module | layer | mutants (all) | in annotations | sampled | killed | survived "
            "| timeout | equivalent | error | score | target |",
@@ -295,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=int(os.environ.get(
         "MUTATION_SAMPLE", opts["sample"])), help="mutants per module (0 = all)")
+    parser.add_argument("--module-sample", action="append", default=[], metavar="NAME=N",
+                        help="a different sample for one module (repeatable)")
     parser.add_argument("--seed", type=int, default=opts["seed"])
     parser.add_argument("--modules", default="", help="comma-separated names (default: all)")
     parser.add_argument("--work", default="/tmp/alignsim-mutation", help="work folder")
@@ -313,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown modules: {', '.join(sorted(unknown))}; allowed: "
                          f"{', '.join(modules)}")
     equivalents = opts.get("equivalent", [])
+    overrides: dict[str, int] = {}
+    for item in args.module_sample:
+        mod, _, n = item.partition("=")
+        if mod not in modules or not n.strip().isdigit():
+            raise SystemExit(f"--module-sample {item!r}: expected NAME=N with NAME one of "
+                             f"{', '.join(modules)}")
+        overrides[mod] = int(n)
 
     began = time.monotonic()
     src_before = digest(ROOT / "src")
@@ -321,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         print(f"== {name}", flush=True)
-        results.append(run_module(name, modules[name], opts, tree, work, args.sample, args.seed,
-                                  equivalents))
+        results.append(run_module(name, modules[name], opts, tree, work,
+                                  overrides.get(name, args.sample), args.seed, equivalents))
     elapsed = time.monotonic() - began
     if digest(tree / "src") != pristine:
         raise SystemExit(f"the copy {tree}/src was left mutated: its results are not valid")
@@ -330,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {ROOT}/src changed during the run (not by this script: it mutates {tree})")
 
     print()
-    print(markdown(results, elapsed, args.sample, args.seed))
+    used = {n: k for n, k in overrides.items() if n in names}
+    print(markdown(results, elapsed, args.sample, args.seed, used))
     survivors = [r for res in results for r in res["rows"] if r["status"] == "survived"]
     print(f"\nSurviving mutants ({len(survivors)}):")
     for r in survivors:
@@ -341,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"elapsed": elapsed, "results": results}, indent=1))
     if args.report:
-        lines = [markdown(results, elapsed, args.sample, args.seed), "", "## Survivors", ""]
+        lines = [markdown(results, elapsed, args.sample, args.seed, used), "", "## Survivors",
+                 ""]
         for r in survivors:
             lines += [f"### {r['file']}:{r['line']} ({r['operator']}, in {r['definition']})", "",
                       "```diff", r["diff"].strip(), "```", ""]
@@ -351,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                    for r in results},
         "survived": len(survivors),
         "sample": args.sample,
+        "module_sample": used,
         "seed": args.seed,
         "run_seconds": round(elapsed, 1),
     }
