@@ -223,3 +223,25 @@ def test_demo_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> Non
     cmd = demo.command("127.0.0.1", 8123)
     assert cmd[1:5] == ["-m", "solara", "run", demo.APP] and "--production" in cmd
     assert cmd[cmd.index("--port") + 1] == "8123"
+
+
+def test_compare_with_history_overlays_the_recorded_scenario_at_the_same_seed() -> None:
+    """The "Compare with history" switch adds the history scenario (default settings, this
+    run's seed, run to the end) as a labelled ghost line; it is the ensemble's replicate 0."""
+    from alignsim.demo.world import history_record
+
+    session = app.Session()
+    session.reset({**default_values(), "scenario_name": "baseline", "seed": "4"})
+    session.step()
+    assert app.shown_ghosts(session) == []
+    session.reference.value = True
+    (ghost,) = app.shown_ghosts(session)
+    assert ghost.label == "History" and ghost is history_record(4)  # cached per seed
+    reference = SeminarModel(scenario_name="history", seed=4)
+    for _ in range(reference.spec.months):
+        reference.step()
+    np.testing.assert_array_equal(ghost.series["axis"], reference.series()["axis"])
+    assert len(ghost.series["axis"]) == reference.spec.months + 1
+    svg = app.axis_chart(session.model, app.shown_ghosts(session))
+    assert svg.count("class='ghost'") == 1 and "History" in svg
+    assert "History</span>: history, seed 4" in app.ghost_legend_html([ghost])

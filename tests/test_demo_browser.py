@@ -284,10 +284,17 @@ def test_two_resets_leave_two_ghost_lines_and_csv_downloads(server: str, browser
         legend = s.page.locator(".alignsim-ghost").all_inner_texts()
         assert len(legend) == 2 and legend[0].startswith("╌╌ Run 1: history, seed")
         assert "to 2022-03" in legend[0] and "to 2022-04" in legend[1]
-        s.page.get_by_text("Compare with history (earlier runs)").click()
+        s.page.get_by_text("Earlier runs", exact=True).click()
         s.page.wait_for_function(
             "document.querySelectorAll('.chart-axis polyline.ghost').length === 0",
             timeout=UI_TIMEOUT_MS)
+        # the recorded history (default settings, this seed) as the one reference line
+        s.page.get_by_text("Compare with history", exact=True).click()
+        s.page.wait_for_function(
+            "document.querySelectorAll('.chart-axis polyline.ghost').length === 1",
+            timeout=UI_TIMEOUT_MS)
+        assert s.page.locator(".alignsim-ghost").all_inner_texts()[0].startswith(
+            "╌╌ History: history, seed")
 
         with s.page.expect_download(timeout=UI_TIMEOUT_MS) as info:
             s.page.get_by_text("Download data (CSV)").click()

@@ -42,6 +42,7 @@ from alignsim.demo.world import (
     RunRecord,
     SeminarModel,
     default_values,
+    history_record,
     run_csv,
     user_message,
 )
@@ -399,6 +400,7 @@ class Session:
         self.playing = solara.Reactive(False)
         self.view = solara.Reactive(VIEWS[0])
         self.compare = solara.Reactive(True)
+        self.reference = solara.Reactive(False)
         self._months: dict[tuple[int, int, str, int], str] = {}
 
     def step(self) -> None:
@@ -550,13 +552,25 @@ def Status(session: Session) -> None:
         f"{esc(session.model.describe())}</div>"))
 
 
+def shown_ghosts(session: Session) -> list[RunRecord]:
+    """The dashed lines on the charts: the earlier runs (switch "Earlier runs") and the
+    ``history`` scenario at default settings with this run's seed (switch "Compare with
+    history"), so a class can set its own run against the record."""
+    ghosts = list(session.ghosts) if session.compare.value else []
+    if session.reference.value:
+        ghosts.append(history_record(int(session.model.params["seed"])))
+    return ghosts
+
+
 @solara.component
 def ViewPicker(session: Session) -> None:
     with solara.Row():
         solara.ToggleButtonsSingle(session.view.value, values=list(VIEWS),
                                    on_value=session.view.set)
-        solara.Switch(label="Compare with history (earlier runs)", value=session.compare.value,
+        solara.Switch(label="Earlier runs", value=session.compare.value,
                       on_value=session.compare.set)
+        solara.Switch(label="Compare with history",
+                      value=session.reference.value, on_value=session.reference.set)
 
 
 @solara.component
@@ -565,7 +579,7 @@ def Charts(session: Session) -> None:
     session.tick.value  # noqa: B018
     view = session.view.value
     model = session.model
-    ghosts = session.ghosts if session.compare.value else []
+    ghosts = shown_ghosts(session)
     if view == "Info":
         with solara.Div(classes=["alignsim-info"]):
             solara.Markdown(INFO_MD)
@@ -581,8 +595,7 @@ def Downloads(session: Session) -> None:
         solara.FileDownload(lambda: run_csv(session.model, session.ghosts),
                             filename="alignsim-run.csv", label="Download data (CSV)",
                             mime_type="text/csv")
-        solara.FileDownload(lambda: chart_png(session.model, session.ghosts
-                                              if session.compare.value else []),
+        solara.FileDownload(lambda: chart_png(session.model, shown_ghosts(session)),
                             filename="alignsim-charts.png", label="Download charts (PNG)",
                             mime_type="image/png")
 

@@ -24,7 +24,7 @@ import numpy as np
 from alignsim.kernel.calendar import Month
 
 W, H = 960, 470  # viewBox; the page scales it to the column width
-LEFT, RIGHT, TOP, BOTTOM = 78, 110, 58, 44
+LEFT, RIGHT, TOP, BOTTOM = 78, 135, 58, 44  # RIGHT fits "-0.169 History"
 BG, FG, GRID, MUTED = "#0f172a", "#e2e8f0", "#334155", "#94a3b8"
 FONT = 17
 SPHERE_COLOURS = {"russian": "#f87171", "turkic": "#2dd4bf", "chinese": "#fbbf24",

@@ -20,6 +20,7 @@ it into one message (:func:`user_message`) and keeps the last good world.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Mapping
@@ -304,15 +305,29 @@ class RunRecord:
     end_date: str
     series: dict[str, np.ndarray]
     interventions: list[Intervention] = field(default_factory=list)
+    name: str = ""  # a label of its own (the history reference); default "Run <number>"
 
     @classmethod
-    def of(cls, model: SeminarModel, number: int) -> RunRecord:
+    def of(cls, model: SeminarModel, number: int, name: str = "") -> RunRecord:
         return cls(number, model.settings(), model.date, model.series(),
-                   list(model.interventions))
+                   list(model.interventions), name)
 
     @property
     def label(self) -> str:
-        return f"Run {self.number}"
+        return self.name or f"Run {self.number}"
+
+
+@functools.lru_cache(maxsize=16)
+def history_record(seed: int) -> RunRecord:
+    """The ``history`` scenario at the page's default settings and this seed, run to its end:
+    the reference a class compares its own run with ("compare with history").
+
+    Cached per seed: a room of students on one seed builds it once (about 0.7 s).
+    """
+    model = SeminarModel(scenario_name="history", seed=seed)
+    while not model.finished:
+        model.step()
+    return RunRecord.of(model, 0, name="History")
 
 
 def run_csv(model: SeminarModel, earlier: list[RunRecord] = ()) -> str:  # type: ignore[assignment]
