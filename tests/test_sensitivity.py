@@ -173,3 +173,18 @@ def test_out_is_hydra_run_folder_and_the_old_spelling_still_reaches_hydra(monkey
     monkeypatch.setattr(sensitivity, "hydra_job", lambda task, over, prog: seen.append(over))
     sensitivity.main(["--out", str(tmp_path / "o"), "+sensitivity.out=old", "seed=3"])
     assert seen == [["+sensitivity.out=old", "seed=3", f"hydra.run.dir={tmp_path / 'o'}"]]
+
+
+def test_a_settings_file_that_is_not_a_mapping_is_one_clear_error(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "conf", conf)
+    (conf / "sensitivity" / "listy.yaml").write_text("- a\n- b\n")
+    monkeypatch.setenv("ALIGNSIM_CONF", str(conf))
+    with pytest.raises(ConfigError) as e:
+        load_settings(overrides={"name": "listy"})
+    assert e.value.key == "sensitivity.name"
+    assert e.value.message.startswith("listy.yaml must be a mapping of settings (keys: ")
+    assert e.value.message.endswith("got a list")

@@ -194,7 +194,9 @@ def load_settings(
         have = sorted(p.stem for p in folder.glob("*.yaml"))
         raise ConfigError("sensitivity.name", f"no file {name!r}; allowed: {', '.join(have)}")
     raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    assert isinstance(raw, dict)
+    if not isinstance(raw, dict):
+        raise ConfigError("sensitivity.name", f"{path.name} must be a mapping of settings "
+                          f"(keys: {', '.join(sorted(_SETTING_KEYS))}), got a {type(raw).__name__}")
     raw.update(over)
     for k in raw:
         if k not in _SETTING_KEYS:
