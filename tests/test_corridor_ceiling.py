@@ -12,7 +12,7 @@ from alignsim.kernel.dynamics import transition
 from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.kernel.state import initial_state
 
-NEW_MOVES = ("energy_offer", "sanctions_compliance", "turkic_format", "balancing_visit",
+NEW_MOVES = ("sanctions_compliance", "turkic_format", "balancing_visit",
              "neutral_mediation")
 
 
@@ -81,11 +81,13 @@ def test_kazakhstans_moves_are_its_own_catalogue_actions() -> None:
     for move in NEW_MOVES:
         a = spec.action_index(move)
         assert spec.allowed[:, a].tolist() == [i == kz for i in range(spec.n_actors)], move
-    # the energy offer is an autonomy signal of 1 and brings Kazakhstan closer to the EU
-    offer = spec.effects[kz, spec.action_index("energy_offer")]
-    assert offer[spec.layout.slices["defiance"]][0] == 1.0
-    rel = offer[spec.layout.slices["relations"]].reshape(spec.n_actors, spec.n_actors)
+    # no sanctions circumvention is an autonomy signal of 0.3 and brings Kazakhstan closer to the EU
+    move = spec.effects[kz, spec.action_index("sanctions_compliance")]
+    assert move[spec.layout.slices["defiance"]][0] == pytest.approx(0.3)
+    rel = move[spec.layout.slices["relations"]].reshape(spec.n_actors, spec.n_actors)
     assert rel[kz, spec.actor_index("eu")] == pytest.approx(0.03)
+    # the 4 Jul 2022 energy offer is history_endogenous's scheduled pledge, not also a choice
+    assert "energy_offer" not in spec.actions
     traj = run_ensemble(spec, 4, 1)
     chosen = {spec.actions[a] for a in np.unique(traj.actions[:, :, kz])}
     assert chosen & set(NEW_MOVES)  # the swing state uses them

@@ -143,24 +143,45 @@ def _lookahead(
     cols = np.tile(ci, r)
     acts[rows, cols] = np.tile(ca, r)
     value = payoffs(nxt, acts, spec, view)[rows, cols]
-    if spec.horizon > 1:
-        value = value + _continuation(nxt, others.reshape(r * c, -1), acts, rows, cols, spec)
-        value /= sum(spec.discount**h for h in range(spec.horizon))
+    horizon = np.tile(actor_horizons(spec)[ci], r)  # (R * c,) the deciding actor's H
+    if horizon.max() > 1:
+        value = value + _continuation(nxt, others.reshape(r * c, -1), acts, rows, cols, spec,
+                                      horizon)
+        value /= _discount_sums(spec.discount, horizon)
     return value.reshape(r, c)
+
+
+def actor_horizons(spec: Spec) -> np.ndarray:
+    """Each actor's look-ahead in months ``(N,)`` (``policy.actors.<i>.horizon`` or the default)."""
+    default = np.full(spec.n_actors, int(spec.horizon), dtype=np.int64)
+    if spec.horizons is None:
+        return default
+    own = np.asarray(spec.horizons, dtype=np.int64)
+    return np.where(own > 0, own, default)
+
+
+def _discount_sums(discount: float, horizon: np.ndarray) -> np.ndarray:
+    """``sum_{h < H} d^h`` for each row's horizon ``H``, summed in month order (as the value)."""
+    out = np.zeros(horizon.shape)
+    for h in range(int(horizon.max())):
+        out += np.where(h < horizon, discount**h, 0.0)
+    return out
 
 
 def _continuation(
     state: State, others: np.ndarray, acts: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-    spec: Spec,
+    spec: Spec, horizon: np.ndarray,
 ) -> np.ndarray:
     """Discounted payoffs of months 2..H to the deciding actor of each row, who plays ``none``
-    while the others keep their believed moves ``others (rows, D)``."""
+    while the others keep their believed moves ``others (rows, D)``; row ``j`` counts only the
+    months within its actor's horizon ``horizon[j]`` (the rollout runs to the longest)."""
     acts = acts.copy()
     acts[rows, cols] = 0  # none
     total = np.zeros(len(rows))
-    for h in range(1, spec.horizon):
+    for h in range(1, int(horizon.max())):
         state, view = advance(state, others, spec)
-        total += spec.discount**h * payoffs(state, acts, spec, view)[rows, cols]
+        total += np.where(h < horizon, spec.discount**h, 0.0) * payoffs(state, acts, spec,
+                                                                         view)[rows, cols]
     return total
 
 

@@ -234,6 +234,7 @@ def advance(state: State, delta: np.ndarray, spec: Spec) -> tuple[State, Outlook
         defiance=defiance,
         pain=pain,
         flow=flow,
+        usage=state.usage,  # moved on by the played actions, not by effects (`remember_uses`)
     )
     # 6. alignment follows the utilities of the new structure (a halt acts through the threat it
     #    teaches, hence the exposure of the coercer's routes)
@@ -299,8 +300,8 @@ def payoffs(
     revenue = 1.0 - state.pain
     transit = state.flow @ spec.route_actor.T
     rel_swing = state.relations[:, spec.swing, :]
-    n = np.arange(spec.n_actors)[None, :]
     punitive = spec.punitive[actions] * state.defiance[:, None]
+    cost = action_costs(state, actions, spec)
     return (
         w["align"] * own
         + w["utility"] * position[:, None]
@@ -311,8 +312,33 @@ def payoffs(
         + w["transit"] * transit
         + w["relations"] * rel_swing
         + w["punish"] * punitive
-        - spec.cost[n, actions]
+        - cost
     )
+
+
+def action_costs(state: State, actions: np.ndarray, spec: Spec) -> np.ndarray:
+    """Each actor's cost ``(R, N)`` of playing ``actions``, raised by its recent uses of them.
+
+    Why: a summit, a fund or a refusal repeated month after month does not buy what the first
+    one bought; the actor's attention and political capital are spent. Each remembered use
+    (``state.usage``, fading by ``world.dynamics.usage_decay`` a month) adds the fraction
+    ``actions.<a>.repeat_cost`` of the base cost. With every ``repeat_cost`` 0 this is the base
+    cost table exactly.
+    """
+    n = np.arange(spec.n_actors)[None, :]
+    base = spec.cost[n, actions]
+    if spec.repeat_cost is None or not spec.repeat_cost.any():
+        return base
+    r = np.arange(actions.shape[0])[:, None]
+    return base * (1.0 + spec.repeat_cost[actions] * state.usage[r, n, actions])
+
+
+def remember_uses(usage: np.ndarray, actions: np.ndarray, spec: Spec) -> np.ndarray:
+    """Recent uses ``(R, N, A)`` after a month in which ``actions (R, N)`` were played."""
+    out = usage * (1.0 - spec.dyn.get("usage_decay", 0.1))
+    r, n = np.indices(actions.shape)
+    out[r, n, actions] += 1.0
+    return out
 
 
 def step_payoffs(state: State, actions: np.ndarray, spec: Spec, t: int | None = None):
@@ -325,4 +351,6 @@ def step_payoffs(state: State, actions: np.ndarray, spec: Spec, t: int | None = 
     if t is not None:
         delta = delta + spec.event_effects[t][None, :]
     nxt, view = advance(state, delta, spec)
-    return nxt, payoffs(nxt, actions, spec, view)
+    realised = payoffs(nxt, actions, spec, view)  # priced at the uses before this month's
+    nxt.usage = remember_uses(state.usage, actions, spec)
+    return nxt, realised

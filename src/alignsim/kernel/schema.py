@@ -73,6 +73,7 @@ class DynamicsConf:
     threat_decay: float = 0.03
     halt_grievance: float = 0.15
     defiance_decay: float = 0.3
+    usage_decay: float = 0.1
 
 
 @dataclass
@@ -144,6 +145,7 @@ class ActionConf:
     label: str = ""
     narration: str = ""
     punitive: bool = False
+    repeat_cost: float = 0.0
     users: dict[str, UseConf] = field(default_factory=dict)
     effects: EffectsConf = field(default_factory=EffectsConf)
 
@@ -194,6 +196,7 @@ class ActorPolicyConf:
 
     rule: str | None = None
     temperature: float | None = None
+    horizon: int | None = None  # months this actor looks ahead; None: policy.horizon
 
 
 @dataclass

@@ -139,8 +139,10 @@ class Spec:
     axis_pair: tuple[int, int] = (1, 0)  # (positive, negative) sphere of the headline axis
     temperature_scale: str = "absolute"  # "spread": temperatures are relative to payoff spreads
     ceiling: np.ndarray | None = None  # (K,) most capacity each route can be built to; inf: none
-    horizon: int = 1  # months an actor looks ahead when it values an action
+    horizon: int = 1  # months an actor looks ahead when it values an action (the default)
+    horizons: np.ndarray | None = None  # (N,) int, actors' own horizons; 0 (or None): `horizon`
     discount: float = 0.9  # per month, for the look-ahead
+    repeat_cost: np.ndarray | None = None  # (A,) cost added per remembered use, fraction
     extra: dict = field(default_factory=dict)
 
     @property
@@ -204,6 +206,7 @@ DYNAMICS_RATES = (
     "threat_decay",
     "halt_grievance",
     "defiance_decay",
+    "usage_decay",
 )
 
 PAYOFF_TERMS = (
@@ -465,10 +468,13 @@ def _compile_actions(
     allowed[:, 0] = True
     cost = np.zeros((len(actors), len(actions)))
     punitive = np.zeros(len(actions), dtype=bool)
+    repeat_cost = np.zeros(len(actions))
     effects = np.zeros((len(actors), len(actions), world.layout.size))
     for a_idx, a_name in enumerate(actions):
         act = catalogue[a_name]
         punitive[a_idx] = bool(act.punitive)
+        repeat_cost[a_idx] = _check_range(f"actions.{a_name}.repeat_cost", act.repeat_cost, 0.0,
+                                          None)
         for user, use in act.users.items():
             key = f"actions.{a_name}.users.{user}"
             _check_name(key, user, actors, "actor")
@@ -490,6 +496,7 @@ def _compile_actions(
         allowed=allowed,
         cost=cost,
         punitive=punitive,
+        repeat_cost=repeat_cost,
         effects=effects,
         layout=world.layout,
     )
@@ -506,6 +513,7 @@ def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
     _check_range("policy.qre_lambda", pol.qre_lambda, 0.0, None)
     rules = [pol.rule] * len(actors)
     temperature = np.full(len(actors), float(pol.temperature))
+    horizons = np.zeros(len(actors), dtype=np.int64)  # 0: the default policy.horizon
     for name, over in pol.actors.items():
         _check_name(f"policy.actors.{name}", name, actors, "actor")
         i = actors.index(name)
@@ -515,6 +523,8 @@ def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
             temperature[i] = _check_range(
                 f"policy.actors.{name}.temperature", over.temperature, 1e-9, None
             )
+        if over.horizon is not None:
+            horizons[i] = int(_check_range(f"policy.actors.{name}.horizon", over.horizon, 1, 120))
     return dict(
         rules=tuple(rules),
         temperature=temperature,
@@ -522,6 +532,7 @@ def _compile_policy(pol: PolicyConf, actors: tuple[str, ...]) -> dict[str, Any]:
         qre_lambda=float(pol.qre_lambda),
         temperature_scale=pol.temperature_scale,
         horizon=int(pol.horizon),
+        horizons=horizons if horizons.any() else None,
         discount=float(pol.discount),
     )
 

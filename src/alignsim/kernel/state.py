@@ -31,6 +31,7 @@ class State:
     defiance: np.ndarray  # (R,) fading autonomy signal of the swing state
     pain: np.ndarray  # (R,) fraction of oil revenue lost in the last month
     flow: np.ndarray  # (R, K) share of exports that actually flowed in the last month
+    usage: np.ndarray  # (R, N, A) fading count of each actor's recent uses of each action
 
     @property
     def replicates(self) -> int:
@@ -74,4 +75,5 @@ def initial_state(spec: Spec, replicates: int) -> State:
         defiance=np.zeros(r),
         pain=np.zeros(r),
         flow=tile(spec.share0),
+        usage=np.zeros((r, spec.n_actors, spec.n_actions)),
     )

@@ -94,6 +94,9 @@ class CalibrationConf:
 class ValidationConf:
     name: str = "default"
     months: int = 48  # length of the replay; must reach the last pattern date
+    # config overrides that make the model under test (e.g. scenario=history_endogenous); the
+    # command line wins for any key it sets itself
+    model: list[str] = field(default_factory=list)
     patterns: dict[str, PatternConf] = field(default_factory=dict)
     calibration: CalibrationConf = field(default_factory=CalibrationConf)
 
@@ -205,6 +208,15 @@ def _revenue_lost(traj: Trajectory, a: _Args) -> Reading:
     return Reading(_rows(traj, traj.pain, t)[t], m, t)
 
 
+def _max_revenue_lost(traj: Trajectory, a: _Args) -> Reading:
+    """The largest fraction of oil revenue lost in any month of a window (how hard a halt bit,
+    whenever in the window it came: the halt's month is the actors' choice)."""
+    t0, _ = a.start_index("from")
+    t1, m1 = a.end_index("to")
+    pain = _rows(traj, traj.pain, t1)[t0 + 1 : t1 + 1]
+    return Reading(pain.max(axis=0), m1, t1)
+
+
 def _halt_months(traj: Trajectory, a: _Args) -> Reading:
     """Months in a window whose revenue loss exceeds ``threshold`` (a coercive halt biting)."""
     t0, _ = a.start_index("from")
@@ -290,6 +302,7 @@ METRICS: dict[str, tuple[Callable[[Trajectory, _Args], Reading], tuple[str, ...]
     "route_tonnes": (_route_tonnes, ("route", "year")),
     "route_share": (_route_share, ("route", "at")),
     "revenue_lost": (_revenue_lost, ("month",)),
+    "max_revenue_lost": (_max_revenue_lost, ("from", "to")),
     "halt_months": (_halt_months, ("from", "to", "threshold")),
     "relation": (_relation, ("a", "b", "at")),
     "relation_change": (_relation_change, ("a", "b", "from", "to")),

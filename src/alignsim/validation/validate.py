@@ -213,7 +213,8 @@ def load_inputs(args: ToolArgs) -> tuple[ValidationConf, list[str]]:
     overrides = list(args.hydra)
     if not has_override(overrides, "months"):
         overrides.insert(0, f"months={vconf.months}")
-    return vconf, overrides
+    model = [w for w in vconf.model if not has_override(overrides, w.lstrip("+").partition("=")[0])]
+    return vconf, [*model, *overrides]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
