@@ -18,7 +18,8 @@ from alignsim.kernel.state import initial_state
 
 @pytest.fixture(scope="module")
 def spec():
-    return compile_spec(compose_config(["scenario=baseline", "months=12"]))
+    # policy=logit: every actor at the default one-month horizon
+    return compile_spec(compose_config(["scenario=baseline", "months=12", "policy=logit"]))
 
 
 def _joint(spec, **moves: str) -> np.ndarray:
@@ -32,7 +33,8 @@ def test_the_catalogue_prices_repeats_of_gestures_not_of_route_building(spec) ->
     rc = dict(zip(spec.actions, spec.repeat_cost, strict=True))
     assert rc == {"none": 0.0, "pipeline_halt": 10.0, "recognition_refusal": 10.0,
                   "investment_fund": 10.0, "route_diversification": 0.0,
-                  "security_guarantee": 10.0, "summit": 10.0}
+                  "security_guarantee": 10.0, "summit": 10.0, "sanctions_compliance": 10.0,
+                  "turkic_format": 10.0, "balancing_visit": 10.0, "neutral_mediation": 10.0}
     assert spec.dyn["usage_decay"] == pytest.approx(0.1)
 
 
@@ -101,7 +103,7 @@ def test_the_look_ahead_prices_this_months_move_at_the_remembered_uses(spec) -> 
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("actions.summit.repeat_cost", "-1", "must be >= 0.0, got -1.0"),
     ("world.dynamics.usage_decay", "1.5", "must be <= 1.0, got 1.5"),
-    ("+policy.actors.kazakhstan.horizon", "0", "must be >= 1, got 0"),
+    ("policy.actors.kazakhstan.horizon", "0", "must be >= 1, got 0"),
 ])
 def test_bad_values_name_their_key(key, value, message) -> None:
     with pytest.raises(ConfigError) as err:
@@ -113,8 +115,8 @@ def test_bad_values_name_their_key(key, value, message) -> None:
 def test_an_actors_own_horizon_gives_its_row_of_the_global_horizon(spec) -> None:
     """Kazakhstan at H = 12 by its own key values its moves as it does when everyone looks 12
     months ahead; every other actor values its moves as at the default H = 1."""
-    own = compile_spec(compose_config(["scenario=baseline", "months=12",
-                                       "+policy.actors.kazakhstan.horizon=12"]))
+    own = compile_spec(compose_config(["scenario=baseline", "months=12", "policy=logit",
+                                       "policy.actors.kazakhstan.horizon=12"]))
     assert actor_horizons(own).tolist() == [12, 1, 1, 1, 1, 1]
     everyone = dataclasses.replace(spec, horizon=12)
     state, memory = initial_state(spec, 2), Memory.initial(spec, 2)

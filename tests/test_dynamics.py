@@ -346,8 +346,12 @@ def test_payoffs_include_minus_the_actions_cost(baseline_spec) -> None:
                          for i in range(spec.n_actors)], axis=1)
         paid = dynamics.payoffs(state, acts, spec)
         gratis = dynamics.payoffs(state, acts, free)
-        np.testing.assert_allclose(gratis - paid, spec.cost[n[None, :], acts], atol=1e-12)
-    assert np.any(spec.cost > 0)
+        # the base cost, raised by the fraction repeat_cost per remembered use (attention)
+        rows = np.arange(8)[:, None]
+        cost = spec.cost[n[None, :], acts] * (1 + spec.repeat_cost[acts]
+                                             * state.usage[rows, n[None, :], acts])
+        np.testing.assert_allclose(gratis - paid, cost, atol=1e-12)
+    assert np.any(spec.cost > 0) and np.any(state.usage > 0)
 
 
 def test_cost_weight_scales_the_cost(baseline_config) -> None:

@@ -18,7 +18,7 @@ def test_reports_pure_qre_and_slice_equilibria_at_a_date(capsys):
     assert "(median axis of 3;" in out
     assert "Events this month (shocks included in the game): CPC halt" in out
     assert "Scheduled moves (not imposed here: every actor chooses): russia pipeline_halt" in out
-    assert "(972 profiles" in out
+    assert "(2268 profiles" in out
     assert "russia: none, pipeline_halt, security_guarantee, summit" in out
     n_pure = int(re.search(r"Pure Nash equilibria: (\d+)", out).group(1))
     assert len(re.findall(r"^  \d+\. kazakhstan=", out, re.M)) >= n_pure

@@ -173,7 +173,7 @@ def test_error_line_of_a_bad_integer_and_of_more_unknown_options() -> None:
         "months: Value 'abc' of type 'str' could not be converted to Integer")
     assert errors.error_line(_raised(["policy=nosuch"])) == (
         "policy: unknown option 'nosuch'; allowed: best_response, equilibrium, "
-        "fictitious_play, logit, mixed, roth_erev")
+        "fictitious_play, foresight, logit, mixed, roth_erev")
 
 
 @pytest.mark.parametrize(("override", "line"), [
@@ -183,9 +183,9 @@ def test_error_line_of_a_bad_integer_and_of_more_unknown_options() -> None:
     ("scenario.events.0.date=2022-1x",
      "scenario.events[0].date: '2022-1x' is not a date; allowed: YYYY-MM or YYYY-MM-DD"),
     ("scenario.events.5.forced.russia=nosuch",
-     "scenario.events[5].forced.russia: unknown action 'nosuch'; allowed: investment_fund, "
-     "none, pipeline_halt, recognition_refusal, route_diversification, security_guarantee, "
-     "summit"),
+     "scenario.events[5].forced.russia: unknown action 'nosuch'; allowed: balancing_visit, "
+     "investment_fund, neutral_mediation, none, pipeline_halt, recognition_refusal, "
+     "route_diversification, sanctions_compliance, security_guarantee, summit, turkic_format"),
     ("+scenario.events.5.forced.kazakhstan=summit",
      "scenario.events[5].forced.kazakhstan: kazakhstan may not use 'summit'; its users: "
      "azerbaijan, china, eu, russia, turkiye"),
@@ -209,7 +209,7 @@ def test_error_line_of_an_unknown_key_lists_the_allowed_keys() -> None:
         "world.dynamics.threat_priorr: unknown key; allowed: affinity_reversion, "
         "capacity_lag_months, defiance_decay, halt_grievance, investment_reversion, "
         "investment_scale_bn, relations_reversion, security_reversion, share_adjustment, "
-        "threat_decay, threat_learning, threat_prior")
+        "threat_decay, threat_learning, threat_prior, usage_decay")
 
 
 def test_error_line_of_an_omegaconf_error_and_of_plain_text() -> None:

@@ -19,7 +19,8 @@ from alignsim.kernel.state import initial_state
 
 @pytest.fixture(scope="module")
 def spec():
-    return compile_spec(compose_config(["scenario=history"]))
+    # policy=logit: every actor at the one default horizon, which the tests then vary
+    return compile_spec(compose_config(["scenario=history", "policy=logit"]))
 
 
 def _rollout_value(spec, actor: int, action: int, horizon: int, discount: float) -> float:

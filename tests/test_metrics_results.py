@@ -127,7 +127,8 @@ def test_summarise(synthetic) -> None:
     assert s["most_used_action"]["kazakhstan"] == "none"
     # only actions the actor may use are listed
     assert set(s["action_frequencies"]["kazakhstan"]) == {
-        "none", "recognition_refusal", "route_diversification"}
+        "none", "recognition_refusal", "route_diversification", "sanctions_compliance",
+        "turkic_format", "balancing_visit", "neutral_mediation"}
     n = synthetic.spec.n_actors
     assert s["mean_payoff"]["kazakhstan"] == pytest.approx(
         synthetic.payoffs[:, :, 0].mean())

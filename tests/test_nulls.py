@@ -124,12 +124,12 @@ def test_nulls_leave_the_spec_alone():
 # --------------------------------------------------------------------------- power report
 def test_pattern_passed_by_a_null_is_non_discriminating():
     vconf = load_validation("default")
-    # the Jul 2022 revenue loss follows from the forced halt: every null passes it
-    pats = {"cpc_halt_revenue_2022_07": vconf.patterns["cpc_halt_revenue_2022_07"]}
+    # the Russia–Azerbaijan rift follows from the scheduled shoot-down: every null passes it
+    pats = {"shootdown_rift_ru_az": vconf.patterns["shootdown_rift_ru_az"]}
     report = run_nulls(spec(), pats, R, SEED, play=evaluate_all(play(), pats))
     (power,) = report.powers
     assert power.passed_by == tuple(NULLS) and not power.discriminating and not power.evidence
-    assert report.summary()["non_discriminating"] == ["cpc_halt_revenue_2022_07"]
+    assert report.summary()["non_discriminating"] == ["shootdown_rift_ru_az"]
     assert all(v == 0.0 for v in power.fail_share.values())
 
 
@@ -199,14 +199,17 @@ def test_action_months_counts_forced_moves_and_only_them_when_passive():
 # without the rest anchor the structure's own target pulls; with a Turkophile affinity, toward
 # the Turkic sphere from the first month (with the anchor, a static affinity is absorbed)
 TURKOPHILE = ("payoffs.alignment.at_rest=false", "world.spheres.turkic.affinity=1.0",
-              "world.spheres.russian.affinity=0.0")
+              "world.spheres.russian.affinity=0.0", "payoffs.alignment.inertia=0.15")
+# without attention costs a one-time cost buys a lasting gain: summits and funds every few months
+UNLIMITED_SUMMITS = ("actions.summit.repeat_cost=0",)
+UNLIMITED_FUNDS = ("actions.investment_fund.repeat_cost=0",)
 NEW_PATTERNS = {
     "axis_turkic_feb_jun_2022": ("play", TURKOPHILE),
     "western_share_up_2024": ("frozen", "play"),
     "chinese_share_up_2024": ("frozen", "play"),
-    "azerbaijan_fund_once_2024": ("play", "passive"),
-    "turkiye_summits_2023": ("play", "passive"),
-    "russia_summits_2023": ("play", "passive"),
+    "azerbaijan_fund_once_2024": (UNLIMITED_FUNDS, "play"),
+    "turkiye_summits_2023": (UNLIMITED_SUMMITS, "play"),
+    "russia_summits_2023": (UNLIMITED_SUMMITS, "play"),
 }
 
 

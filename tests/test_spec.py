@@ -27,7 +27,8 @@ def test_default_spec_names_and_shapes(default_spec) -> None:
     assert s.actions[0] == "none"
     assert set(s.actions) == {
         "none", "pipeline_halt", "recognition_refusal", "investment_fund",
-        "route_diversification", "security_guarantee", "summit",
+        "route_diversification", "security_guarantee", "summit", "sanctions_compliance",
+        "turkic_format", "balancing_visit", "neutral_mediation",
     }
     n, a, k = s.n_actors, s.n_actions, s.n_routes
     assert s.actors[s.swing] == "kazakhstan"

@@ -149,11 +149,13 @@ def test_replay_state_picks_the_median_replicate():
     np.testing.assert_array_equal(st.alignment[0], traj.alignment[5, r])
 
 
-def test_default_catalogue_gives_972_profiles(history):
+def test_default_catalogue_gives_2268_profiles(history):
+    """Kazakhstan 7 moves (none, refusal, diversification and its four moves of the record),
+    Russia 4, the others 3: 7 * 4 * 3**4 = 2268 joint actions."""
     spec, st, t = history
-    assert int(np.prod(spec.allowed.sum(axis=1))) == 972
+    assert int(np.prod(spec.allowed.sum(axis=1))) == 2268
     game = build_stage_game(spec, st, t)
-    assert game.shape == (3, 4, 3, 3, 3, 3)
+    assert game.shape == (7, 4, 3, 3, 3, 3)
     assert game.players == spec.actors
     assert game.actions[1] == ("none", "pipeline_halt", "security_guarantee", "summit")
 
@@ -163,7 +165,7 @@ def test_tiled_build_equals_stepping_each_profile(history):
     game = build_stage_game(spec, st, t)
     allowed = [np.flatnonzero(a) for a in spec.allowed]
     rng = np.random.default_rng(5)
-    for flat in rng.choice(972, size=40, replace=False):
+    for flat in rng.choice(2268, size=40, replace=False):
         idx = np.unravel_index(flat, game.shape)
         joint = np.array([[allowed[i][k] for i, k in enumerate(idx)]])
         _, u = step_payoffs(st, joint, spec, t)

@@ -3,7 +3,7 @@
 At a model state, every actor's payoff for every joint action is what
 :func:`alignsim.kernel.dynamics.step_payoffs` gives one month later. Instead of stepping profile by
 profile, the state is tiled once per profile of allowed actions (rows = profiles) and the kernel
-is called *once*: with the default catalogue that is ``3*4*3*3*3*3 = 972`` rows, about 10 ms.
+is called *once*: with the default catalogue that is ``7*4*3*3*3*3 = 2268`` rows, about 25 ms.
 The payoff tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.game.equilibrium`
 (pygambit) for pure Nash equilibria, logit QRE and, for two-actor slices, all mixed equilibria.
 
