@@ -144,10 +144,11 @@ def _lookahead(
     acts[rows, cols] = np.tile(ca, r)
     value = payoffs(nxt, acts, spec, view)[rows, cols]
     horizon = np.tile(actor_horizons(spec)[ci], r)  # (R * c,) the deciding actor's H
-    if horizon.max() > 1:
-        value = value + _continuation(nxt, others.reshape(r * c, -1), acts, rows, cols, spec,
-                                      horizon)
-        value /= _discount_sums(spec.discount, horizon)
+    far = horizon > 1  # only these rows are rolled on (a one-month actor's value is complete)
+    if far.any():
+        value[far] += _continuation(nxt.take(far), others.reshape(r * c, -1)[far], acts[far],
+                                    np.arange(int(far.sum())), cols[far], spec, horizon[far])
+        value[far] /= _discount_sums(spec.discount, horizon[far])
     return value.reshape(r, c)
 
 
