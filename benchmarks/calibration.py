@@ -28,7 +28,8 @@ def holdout(v) -> dict:
 def main() -> None:
     replicates = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     vconf = load_validation("default")
-    base = compose_config([f"months={vconf.months}", f"replicates={replicates}", "progress=false"])
+    base = compose_config([*vconf.model, f"months={vconf.months}", f"replicates={replicates}",
+                           "progress=false"])
 
     default = run_validation(base, vconf)
     print(f"== validation at the defaults ({replicates} replicates, seed {base.seed}, "

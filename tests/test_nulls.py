@@ -98,8 +98,9 @@ def _uniformity_gap(traj: Trajectory, s: Spec) -> float:
 
 def test_random_action_frequencies_are_uniform_over_allowed_actions():
     """~570 free draws per actor: a frequency's standard error is <= 0.021, so a 0.07 band is
-    > 3 standard errors wide, while the model with play misses it by far (Türkiye summits in
-    most months), so the check cannot pass by accident."""
+    > 3 standard errors wide, while the model with play misses it by far (most months are
+    `none` for the powers, whom attention costs keep from repeating gestures), so the check cannot
+    pass by accident."""
     s = spec()
     traj = null_run("random")
     assert _uniformity_gap(traj, s) < 0.07

@@ -11,10 +11,13 @@ the page's own ``SeminarModel``), with the page's controls turned into a config 
 :func:`alignsim.config.flat_world`, as the page does. Dates follow the document's convention:
 "after the June 2022 step" is the state after that month's step, which the page shows as
 2022-07; "crosses zero in 2026-06" means the step of June 2026 took the axis above zero.
+Claims about the page's *why* lines (expected payoffs, chances, attention costs) are measured on
+the page's own ``SeminarModel``, which keeps what the log prints.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 from pathlib import Path
@@ -87,6 +90,77 @@ def crossing(tr: Trajectory) -> str | None:
     return str(tr.spec.start.plus(int(above[0]) - 1)) if above.size else None
 
 
+def free(tr: Trajectory, actor: str, action: str) -> list[str]:
+    """The months (``YYYY-MM``) in which ``actor`` chose ``action`` itself (not scheduled)."""
+    n = tr.spec.actors.index(actor)
+    return [str(tr.spec.start.plus(int(t))) for t in times(tr, actor, action)
+            if tr.spec.forced[t, n] < 0]
+
+
+def month_of(month: str, year: str) -> str:
+    return f"{year}-{MONTHS[month]:02d}"
+
+
+def page(months: int | None = None, **controls: float):
+    """The page's world (``SeminarModel``) after ``months`` steps (None: the whole run)."""
+    from alignsim.demo.world import SeminarModel
+
+    model = SeminarModel(**controls)
+    while not model.finished and (months is None or model.month < months):
+        model.step()
+    return model
+
+
+@cache
+def whole_page(**controls: float):
+    return page(None, **controls)
+
+
+def choice(model, t: int, actor: str):
+    """What ``actor`` weighed and did in month ``t`` (its *why* line on the page)."""
+    c = model.choices[t][model.spec.actors.index(actor)]
+    assert c.actor == model.spec.actor_labels[model.spec.actors.index(actor)], c.actor
+    return c
+
+
+# ------------------------------------------------------------------------ how it works
+def test_the_default_catalogue_has_kazakhstans_own_moves() -> None:
+    claim(r"Kazakhstan's own gestures of the record: a promise not to help anyone around the "
+          r"sanctions, a Turkic format, balancing visits \(Moscow first, then Paris\), "
+          r"neutral mediation\.")
+    spec = run("history").spec
+    for key in ("sanctions_compliance", "turkic_format", "balancing_visit", "neutral_mediation"):
+        a = spec.actions.index(key)
+        users = [spec.actors[n] for n in range(spec.n_actors) if spec.allowed[n, a]]
+        assert users == ["kazakhstan"], (key, users)
+
+
+def test_kazakhstan_looks_twelve_months_ahead_the_powers_one() -> None:
+    from alignsim.kernel.decisions import actor_horizons
+
+    claim(r"The powers look one month ahead\. Kazakhstan looks twelve: it values a lever by its "
+          r"discounted mean payoff over the coming year, as if it then kept still and the others "
+          r"kept their last moves")
+    spec = run("history").spec
+    assert 0.0 < spec.discount < 1.0  # discounted
+    horizon = dict(zip(spec.actors, actor_horizons(spec).tolist(), strict=True))
+    assert horizon.pop("kazakhstan") == 12
+    assert set(horizon.values()) == {1}
+
+
+def test_attention_costs_as_the_plan_states_them() -> None:
+    m = claim(r"Each use the actor still remembers adds (\w+) times the lever's base cost "
+              r"\(`repeat_cost: (\d+)`\), and the memory fades by a (\w+) a month "
+              r"\(`world\.dynamics\.usage_decay`\).*?Building an export route is exempt")
+    words = {"ten": 10, "tenth": 0.1}
+    spec = run("history").spec
+    assert words[m[1]] == int(m[2])
+    assert spec.dyn["usage_decay"] == pytest.approx(words[m[3]])
+    for a, name in enumerate(spec.actions):
+        expected = 0.0 if name in ("none", "route_diversification") else float(m[2])
+        assert spec.repeat_cost[a] == expected, name
+
+
 # --------------------------------------------------------------------------- exercise 1
 def test_the_default_seed_is_the_one_the_plan_measured() -> None:
     m = claim(r"Measured on the page's defaults, seed (\d+):")
@@ -134,21 +208,84 @@ def test_exercise_1_coercion_appetite_after_a_full_halt() -> None:
         assert times(tr, "russia", "pipeline_halt").size == 1
 
 
-def test_exercise_1_a_mild_halt_invites_repetition() -> None:
-    m = claim(r"at the top of the slider, ([0-9.]+), with a mild halt of 0\.2, Russia halts again "
-              r"on its own, (\w+) times from (\w+) (\d{4}) to (\w+) (\d{4}).*?the axis ends 2027 "
-              r"at ([−\-0-9.]+), against ([−\-0-9.]+) with the default appetite")
+def test_exercise_1_the_erosion_stops_and_turns() -> None:
+    m = claim(r"after a full halt the Russian share is lowest, ([0-9.]+), after the (\w+) (\d{4}) "
+              r"step, and is back at ([0-9.]+) by December 2027")
+    r = russian(run("history", halt_severity=1.0))
+    lowest = int(np.argmin(r))
+    assert same(r[lowest], m[1]), r[lowest]
+    assert lowest == after_step(run("history"), int(m[3]), MONTHS[m[2]])
+    assert same(r[-1], m[4]) and r[-1] > r[lowest]
+
+
+def mild_top():
+    """The mild halt (0.2) with Russia's appetite at the top of its slider."""
     from alignsim.demo.world import CONTROL_BY_KEY
 
-    assert number(m.group(1)) == CONTROL_BY_KEY["coercion_appetite"].hi
-    tr = run("history", halt_severity=0.2, coercion_appetite=number(m.group(1)))
-    free = [t for t in times(tr, "russia", "pipeline_halt") if tr.spec.forced[t, 1] < 0]
-    words = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
-    assert len(free) == words[m.group(2)]
-    assert str(tr.spec.start.plus(free[0])) == f"{m.group(4)}-{MONTHS[m.group(3)]:02d}"
-    assert str(tr.spec.start.plus(free[-1])) == f"{m.group(6)}-{MONTHS[m.group(5)]:02d}"
-    assert same(axis(tr)[-1], m.group(7))
-    assert same(axis(run("history", halt_severity=0.2))[-1], m.group(8))
+    return {"halt_severity": 0.2, "coercion_appetite": CONTROL_BY_KEY["coercion_appetite"].hi}
+
+
+def test_exercise_1_a_mild_halt_invites_one_more() -> None:
+    m = claim(r"At the top of the slider, ([0-9.]+), with a mild halt of 0\.2, Russia halts again "
+              r"on its own, but only once, in (\w+) (\d{4}), the month after Kazakhstan refuses "
+              r"recognition again.*?the axis ends 2027 at ([−\-0-9.]+), against ([−\-0-9.]+) with "
+              r"the default appetite")
+    assert number(m[1]) == mild_top()["coercion_appetite"]
+    tr = run("history", **mild_top())
+    halts = free(tr, "russia", "pipeline_halt")
+    assert halts == [month_of(m[2], m[3])], halts
+    t = halts[0]
+    before = str(tr.spec.start.plus(after_step(tr, int(t[:4]), int(t[5:])) - 2))
+    assert before in free(tr, "kazakhstan", "recognition_refusal")
+    assert same(axis(tr)[-1], m[4])
+    assert same(axis(run("history", halt_severity=0.2))[-1], m[5])
+    # a full halt invites none, even at the top of the slider, though Kazakhstan refuses again
+    full = run("history", halt_severity=1.0, coercion_appetite=mild_top()["coercion_appetite"])
+    assert free(full, "russia", "pipeline_halt") == []
+    assert free(full, "kazakhstan", "recognition_refusal")
+
+
+def test_exercise_1_the_attention_cost_of_a_second_halt() -> None:
+    from alignsim.kernel.dynamics import action_costs
+
+    m = claim(r"Kazakhstan had already refused once more, in (\w+) (\d{4}), and Russia let it "
+              r"pass: so soon after the July 2022 halt a second one would have cost it ([0-9.]+) "
+              r"× \(1 \+ (\d+) × ([0-9.]+)(⁶)\) ≈ ([0-9.]+) utility units instead of ([0-9.]+), "
+              r"far more than punishing the refusal was worth\. By (\w+) (\d{4}) the memory has "
+              r"faded and a mild halt pays again; a full halt still does not")
+    tr = run("history", **mild_top())
+    refused, halted = month_of(m[1], m[2]), month_of(m[9], m[10])
+    refusals = free(tr, "kazakhstan", "recognition_refusal")
+    assert refusals[0] == refused and str(tr.spec.start.plus(
+        after_step(tr, int(halted[:4]), int(halted[5:])) - 2)) == refusals[-1]
+    assert free(tr, "russia", "pipeline_halt") == [halted]
+    # the formula is the model's: base cost, repeat_cost, fading, months since the halt
+    spec = tr.spec
+    ru, h = spec.actors.index("russia"), spec.actions.index("pipeline_halt")
+    assert spec.cost[ru, h] == pytest.approx(number(m[3])) and number(m[8]) == number(m[3])
+    assert spec.repeat_cost[h] == int(m[4])
+    assert 1.0 - spec.dyn["usage_decay"] == pytest.approx(number(m[5]))
+    t = after_step(tr, int(refused[:4]), int(refused[5:]))  # the month after: its index
+    halt_2022 = after_step(tr, 2022, 7) - 1  # remembered as 1 after it, then fading monthly
+    faded = t - halt_2022 - 1
+    assert m[6] == "⁰¹²³⁴⁵⁶⁷⁸⁹"[faded], (faded, m[6])
+    formula = number(m[3]) * (1 + int(m[4]) * number(m[5]) ** faded)
+    assert same(formula, m[7])
+    # ... and what the page's world charges in the month after the refusal
+    world = page(t, scenario_name="history", **mild_top())
+    acts = np.zeros((1, spec.n_actors), dtype=np.int64)
+    acts[0, ru] = h
+    assert action_costs(world.state, acts, world.spec)[0, ru] == pytest.approx(formula)
+    # the halt was not worth it then, and a full halt is not worth it when the mild one is
+    late = after_step(tr, int(halted[:4]), int(halted[5:])) - 1
+    for model, month, halts in ((whole_page(scenario_name="history", **mild_top()), t, False),
+                                (whole_page(scenario_name="history", **mild_top()), late, True),
+                                (whole_page(scenario_name="history", halt_severity=1.0,
+                                            coercion_appetite=mild_top()["coercion_appetite"]),
+                                 late, False)):
+        c = choice(model, month, "russia")
+        best = int(np.argmax(c.expected))
+        assert (best == h) == halts, (month, c)
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -159,28 +296,42 @@ def funds(size: float) -> dict[str, float]:
     return {"fund_az_bn": size, "fund_tr_bn": size}
 
 
-def test_exercise_2_tipping_sizes() -> None:
-    m = claim(r"at USD ([0-9.]+) bn per launch the axis does not cross zero by December 2027 for "
-              r"the default seed, seed 2 or seed 3; at ([0-9.]+) bn only seed 2 crosses, in "
-              r"(\w+) (\d{4}); at ([0-9.]+) bn all three cross, seed 2 in (\w+) (\d{4}), seed 3 "
-              r"in (\w+) (\d{4}), the default seed in (\w+) (\d{4}); at ([0-9.]+) bn all three "
-              r"cross in (\w+)–(\w+) (\d{4}); at ([0-9.]+) bn the axis ends near ([−\-0-9.]+)\.")
-    g = m.groups()
+def test_exercise_2_no_size_on_the_page_tips() -> None:
+    from alignsim.demo.world import CONTROL_BY_KEY
 
-    def date(month: str, year: str) -> str:
-        return f"{year}-{MONTHS[month]:02d}"
+    m = claim(r"at ((?:[0-9.]+, )*[0-9.]+ and [0-9.]+) bn per launch the axis does not cross zero "
+              r"by December 2027 for the default seed, seed 2 or seed 3; it ends 2027 between "
+              r"([−\-0-9.]+) and ([−\-0-9.]+) at the starting ([0-9.]+) bn and between "
+              r"([−\-0-9.]+) and ([−\-0-9.]+) at ([0-9.]+) bn, the higher the larger the fund\.")
+    sizes = [number(x) for x in re.split(r", | and ", m[1])]
+    hi = CONTROL_BY_KEY["fund_tr_bn"].hi
+    assert max(sizes) == hi and number(m[7]) == hi
+    for size in sizes:
+        assert [crossing(run("baseline", s, **funds(size))) for s in SEEDS.values()] == [
+            None, None, None], size
+    assert number(m[4]) == flat_defaults().funds["fund_tr_bn"] == flat_defaults().funds[
+        "fund_az_bn"]
+    for size, lo, up in ((m[4], m[2], m[3]), (m[7], m[5], m[6])):
+        ends = [axis(run("baseline", s, **funds(number(size))))[-1] for s in SEEDS.values()]
+        low, high = sorted((number(lo), number(up)))
+        assert all(low - 0.005 <= e <= high + 0.005 for e in ends), (size, ends)
+        assert same(min(ends), f"{low:.2f}") and same(max(ends), f"{high:.2f}"), (size, ends)
+    for s in SEEDS.values():  # the higher the larger the fund
+        ends = [axis(run("baseline", s, **funds(x)))[-1] for x in [number(m[4]), *sizes]]
+        assert ends == sorted(ends), (s, ends)
 
-    none = [crossing(run("baseline", s, **funds(number(g[0])))) for s in SEEDS.values()]
-    assert none == [None, None, None]
-    some = {k: crossing(run("baseline", s, **funds(number(g[1])))) for k, s in SEEDS.items()}
-    assert some == {"the default seed": None, "seed 2": date(g[2], g[3]), "seed 3": None}
-    all3 = {k: crossing(run("baseline", s, **funds(number(g[4])))) for k, s in SEEDS.items()}
-    assert all3 == {"seed 2": date(g[5], g[6]), "seed 3": date(g[7], g[8]),
-                    "the default seed": date(g[9], g[10])}
-    early = [crossing(run("baseline", s, **funds(number(g[11])))) for s in SEEDS.values()]
-    assert all(c is not None and date(g[12], g[14]) <= c <= date(g[13], g[14]) for c in early)
-    ends = [axis(run("baseline", s, **funds(number(g[15]))))[-1] for s in SEEDS.values()]
-    assert all(abs(e - number(g[16])) <= 0.05 for e in ends), ends  # "near"
+
+def test_exercise_2_beyond_the_sliders() -> None:
+    from alignsim.demo.world import CONTROL_BY_KEY
+
+    m = claim(r"Beyond them, with `AlignmentModel` or the `alignsim` CLI, ([0-9.]+) bn is still "
+              r"not enough, and at ([0-9.]+) bn all three seeds cross in (\w+)–(\w+) (\d{4})\.")
+    assert CONTROL_BY_KEY["fund_tr_bn"].hi < number(m[1]) < number(m[2])
+    assert [crossing(run("baseline", s, **funds(number(m[1])))) for s in SEEDS.values()] == [
+        None, None, None]
+    cross = [crossing(run("baseline", s, **funds(number(m[2])))) for s in SEEDS.values()]
+    assert all(c is not None for c in cross), cross
+    assert min(cross) == month_of(m[3], m[5]) and max(cross) == month_of(m[4], m[5]), cross
 
 
 def test_exercise_2_sliders_reach_the_tipping_sizes() -> None:
@@ -191,14 +342,105 @@ def test_exercise_2_sliders_reach_the_tipping_sizes() -> None:
 
 
 def test_exercise_2_larger_funds_are_chosen_more_often() -> None:
-    m = claim(r"Larger funds are chosen \*more\* often.*?at ([0-9.]+) bn Azerbaijan launches in "
-              r"(\d+) of the 72 months and Türkiye in (\d+); at ([0-9.]+) bn in (\d+) and (\d+)")
-    small, large = (run("baseline", **funds(number(m[1]))), run("baseline", **funds(number(m[4]))))
-    assert number(m[1]) == flat_defaults().funds["fund_tr_bn"]  # the page's starting value
+    m = claim(r"even a 5 bn fund is launched only about (\w+) a year \(default seed: at ([0-9.]+) "
+              r"bn Azerbaijan launches in (\d+) of the 72 months and Türkiye in (\d+); at "
+              r"([0-9.]+) bn in (\d+) and (\d+)\)\. Larger funds are still chosen \*more\* often")
+    small, large = (run("baseline", **funds(number(m[2]))), run("baseline", **funds(number(m[5]))))
+    assert number(m[2]) == flat_defaults().funds["fund_tr_bn"]  # the page's starting value
+    assert number(m[5]) == 5.0
+    assert large.months == 72
+    counts = [times(large, a, "investment_fund").size for a in ("azerbaijan", "turkiye")]
     assert [times(small, a, "investment_fund").size for a in ("azerbaijan", "turkiye")] == [
-        int(m[2]), int(m[3])]
-    assert [times(large, a, "investment_fund").size for a in ("azerbaijan", "turkiye")] == [
-        int(m[5]), int(m[6])]
+        int(m[3]), int(m[4])]
+    assert counts == [int(m[6]), int(m[7])]
+    assert m[1] == "twice" and all(1.5 <= c / 6 <= 2.5 for c in counts)
+    assert int(m[6]) > int(m[3]) and int(m[7]) > int(m[4])
+    # the same cost whatever the size: the fund's base cost does not scale with it
+    f = small.spec.actions.index("investment_fund")
+    np.testing.assert_array_equal(small.spec.cost[:, f], large.spec.cost[:, f])
+
+
+def test_exercise_2_a_funds_chance_drops_after_a_launch() -> None:
+    claim(r"A fund's chance drops right after a launch and climbs back as the memory fades: watch "
+          r"the \*why\* lines for investment fund\.")
+    world = whole_page(scenario_name="baseline", **funds(5.0))
+    f = world.spec.actions.index("investment_fund")
+    for actor in ("azerbaijan", "turkiye"):
+        p = np.array([choice(world, t, actor).probabilities[f] for t in range(world.month)])
+        launches = [t for t in range(world.month) if choice(world, t, actor).action == f]
+        assert len(launches) >= 5
+        for a, b in itertools.pairwise(launches):
+            if b > a + 1:
+                assert p[a + 1] < p[a] and p[b] > p[a + 1], (actor, a, b)
+
+
+def test_exercise_2_the_seeds_agree_on_the_end() -> None:
+    m = claim(r"The three seeds end within ([0-9.]+) of each other")
+    ends = [axis(run("baseline", s, **funds(5.0)))[-1] for s in SEEDS.values()]
+    assert max(ends) - min(ends) <= number(m[1]), ends
+
+
+def test_exercise_2_other_funds_go_to_their_own_spheres() -> None:
+    from alignsim.demo.world import CONTROL_BY_KEY
+
+    claim(r"Try the same with the EU or China fund and see how the Chinese and Western shares, "
+          r"not the Turkic one, absorb the money\.")
+    base = run("baseline")
+    spheres = base.spec.spheres
+    for key, sphere in (("fund_eu_bn", "western"), ("fund_cn_bn", "chinese")):
+        tr = run("baseline", **{key: CONTROL_BY_KEY[key].hi})
+        gain = tr.alignment[-1, 0] - base.alignment[-1, 0]
+        assert gain[spheres.index(sphere)] > 0.03, (key, gain)
+        assert gain[spheres.index("turkic")] <= 0.0, (key, gain)
+
+
+# --------------------------------------------------------------------------- exercise 3
+def test_exercise_3_kazakhstans_own_moves_in_2022() -> None:
+    m = claim(r"on the default seed it pays balancing visits in (\w+), (\w+) and (\w+) 2022 "
+              r"\(the articles date the visit to Moscow, then Paris, to November, 004\), "
+              r"promises no sanctions circumvention in (\w+), a month before the scheduled event, "
+              r"and offers neutral mediation in (\w+), (\w+) and (\w+) 2022, a stance the "
+              r"articles describe only after the December 2024 airliner crash \(000\)")
+    tr = run("history")
+
+    def in_2022(action: str) -> list[str]:
+        return [d for d in free(tr, "kazakhstan", action) if d.startswith("2022-")]
+
+    assert in_2022("balancing_visit") == [month_of(x, "2022") for x in m.groups()[:3]]
+    assert in_2022("sanctions_compliance") == [month_of(m[4], "2022")]
+    assert in_2022("neutral_mediation") == [month_of(x, "2022") for x in m.groups()[4:7]]
+    labels = tr.spec.action_labels
+    for action, words in (("balancing_visit", "balancing visits"),
+                          ("sanctions_compliance", "no sanctions circumvention"),
+                          ("neutral_mediation", "neutral mediation")):
+        assert labels[tr.spec.actions.index(action)] == words
+    cfg, _ = flat_world({"scenario_name": "history"})
+    events = {e.name: str(e.date) for e in cfg.scenario.events}
+    assert events["No sanctions circumvention"] == "2022-03"  # a month after February
+    assert events["Airliner shoot-down"] == "2024-12"
+    assert events["BTC agreement, Moscow then Paris"] == "2022-11"
+
+
+# ---------------------------------------------------------------------- things to notice
+def test_most_choices_are_clear_but_one_in_five_is_not() -> None:
+    m = claim(r"in half of the free choices the best option gets more than (\d+) % of the "
+              r"chance\. But about one free choice in (\w+) goes to a lesser option, and (\w+) of "
+              r"those are Kazakhstan's")
+    world = whole_page(scenario_name="history")
+    free_choices = [c for month in world.choices for c in month if not c.forced]
+    best = np.array([c.probabilities.max() for c in free_choices])
+    lesser = [c for c in free_choices if c.action != int(np.argmax(c.expected))]
+    assert np.median(best) > int(m[1]) / 100
+    assert {"five": 5}[m[2]] and abs(len(lesser) / len(free_choices) - 1 / 5) <= 0.03
+    kazakh = [c for c in lesser if c.actor == choice(world, 0, "kazakhstan").actor]
+    assert m[3] == "half" and 0.4 <= len(kazakh) / len(lesser) <= 0.6
+
+
+def test_seeds_move_the_months_more_than_the_end() -> None:
+    m = claim(r"over seeds (\d+) to (\d+) of `history` the axis ends 2027 between ([−\-0-9.]+) "
+              r"and ([−\-0-9.]+)\.")
+    ends = [axis(run("history", s))[-1] for s in range(int(m[1]), int(m[2]) + 1)]
+    assert same(min(ends), m[3]) and same(max(ends), m[4]), ends
 
 
 # ---------------------------------------------------------------------- what it points to

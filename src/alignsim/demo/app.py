@@ -317,11 +317,13 @@ INFO_MD = """
 A model of **Kazakhstan** between four spheres — Russian, Turkic, Chinese and Western. Each month
 six actors (Kazakhstan, Russia, Azerbaijan, Türkiye, China, the EU) each pick one lever: halt a
 pipeline, refuse to recognise a "republic", launch an investment fund, build a new export route,
-offer security, hold a summit — or do nothing.
+offer security, hold a summit, or — Kazakhstan's own gestures — keep to the sanctions rules, join
+a Turkic format, visit Moscow then Paris, mediate neutrally; or do nothing.
 
 ### How it works
-Each actor looks one month ahead and computes the *expected payoff* (in utility units, *util*) of
-every lever open to it. It then **draws** one by probability (the *logit rule*): the better an
+Each actor computes the *expected payoff* (in utility units, *util*) of every lever open to it:
+the powers look one month ahead, Kazakhstan twelve (a new route pays only once it is built).
+A gesture repeated soon costs more than the first one (attention costs). It then **draws** one by probability (the *logit rule*): the better an
 option, the likelier it is, but not certain. Kazakhstan's alignment moves toward the sphere that
 is worth most to it now. The headline number is the **axis**: Turkic share minus Russian share.
 
@@ -334,12 +336,14 @@ is worth most to it now. The headline number is the **axis**: Turkic share minus
 * Hover a chart for the values of a month, a badge for the event and its source.
 
 ### Things to notice
-* Most months are near-ties between options: read the *why* lines. The seed decides the draws.
-* A halt can buy short-run compliance and long-run diversification (watch the Oil flow view).
+* Read the *why* lines: when two options are close, the draw decides; the seed decides the draws.
+* A halt buys no compliance: it teaches a threat, and Kazakhstan builds routes around Russia
+  (watch the Oil flow view).
 
 ### Things to try
 * Run `history` twice with halt severity 100 % and 20 %; compare the ghost lines.
-* In `baseline`, raise the Türkiye and Azerbaijan funds until the axis crosses zero.
+* In `baseline`, raise the Türkiye and Azerbaijan funds: how far does the axis move, and how
+  often do they launch?
 * Turn Russia's coercion up mid-run and watch what follows the ★ mark.
 
 ### Extending the model

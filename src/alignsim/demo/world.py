@@ -78,8 +78,9 @@ CONTROLS: tuple[Control, ...] = (
             "coercion_appetite (payoffs.actors.russia.punish) — Russia's payoff from punishing "
             "a defiant Kazakhstan, utility units", "util", 0.0, 0.5, 0.005),
     *(Control(k, f"{who}'s investment fund (size of one launch)",
-              f"{k} — the size of one investment-fund launch by {who}; each launch costs "
-              f"{who} in proportion", "USD bn", 0.0, 5.0, 0.05)
+              f"{k} — the size of one investment-fund launch by {who}; a launch costs {who} "
+              f"the same whatever its size, more if it launched recently", "USD bn", 0.0, 5.0,
+              0.05)
       for k, who in _FUND_ACTORS.items()),
     Control("temperature", "Randomness of the actors' choices",
             "temperature (logit temperature, policy.temperature) — near 0 every actor takes its "

@@ -1,4 +1,9 @@
-"""``alignsim-validate``: replay 2022–2025 over many replicates and test it against the patterns.
+"""``alignsim-validate``: run 2022–2025 over many replicates and test it against the patterns.
+
+The model under test is the composed config with the validation file's ``model:`` overrides
+(``conf/validation/default.yaml``: ``scenario=history_endogenous``, where only the exogenous
+shocks are scheduled and every move is chosen); a key given on the command line wins, e.g.
+``scenario=history`` tests the replay of the record.
 
 Model overrides go to Hydra as for ``alignsim``; ``validation=NAME`` and ``validation.KEY=VALUE``
 select and override ``conf/validation/<NAME>.yaml`` (the patterns are not part of the model
@@ -45,6 +50,7 @@ class Validation:
     replicates: int
     seed: int
     elapsed_s: float
+    scenario: str = ""
 
     @property
     def passed(self) -> int:
@@ -76,7 +82,7 @@ def run_validation(config: Config, vconf: ValidationConf, *, progress: bool = Fa
     traj = run_ensemble(spec, config.replicates, config.seed, progress=progress)
     results = evaluate_all(traj, vconf.patterns)
     return Validation(traj, results, int(config.replicates), int(config.seed),
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, str(config.scenario.name))
 
 
 def validation_frame(results: Sequence[PatternResult]):
@@ -126,7 +132,7 @@ def validation_figure(v: Validation, title: str | None = None):
         x = pd.Timestamp(p.when.plus(1).first_day())  # a pattern is read at its month's end
         top.axvline(x, color="C2" if p.passed else "C3", lw=0.8, ls="--", alpha=0.6)
     top.set_ylabel("axis = w_turkic − w_russian")
-    top.set_title(title or f"History replay, {v.replicates} replicates: {v.passed}/"
+    top.set_title(title or f"Scenario {v.scenario}, {v.replicates} replicates: {v.passed}/"
                   f"{len(results)} patterns pass (dashed: pattern dates, green pass, red fail)")
     top.legend(loc="upper left")
     for j, p in enumerate(results):
@@ -193,7 +199,8 @@ VALIDATION = Option("validation", "NAME", "the patterns: conf/validation/NAME.ya
                     "validation.patterns.mc_tonnes_2023.tolerance=0.3", prefix=True)
 TOOL = Tool(
     prog=PROG,
-    summary="""Replays the scenario (history by default) over many replicates with the ensemble
+    summary="""Runs the model under test (history_endogenous, where every move is chosen, by
+    default; scenario=history for the replay) over many replicates with the ensemble
     driver and tests it against the patterns documented in the seeds (conf/validation/): for each
     pattern its target, the model's mean and 90 % band, and pass or FAIL, fit (2022–2023) and
     holdout (2024–2025) apart. Writes validation.csv, validation.json and validation.png.""",
