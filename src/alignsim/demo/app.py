@@ -325,8 +325,8 @@ Each actor computes the *expected payoff* (in utility units, *util*) of every le
 the powers look one month ahead, Kazakhstan twelve (a new route pays only once it is built).
 A gesture repeated soon costs more than the first one (attention costs). Each actor then
 **draws** one lever by probability (the *logit rule*): the better an option, the likelier it is,
-but not certain. Kazakhstan's alignment moves toward the sphere that is worth most to it now. The headline number is the **axis**: Turkic share minus Russian
-share.
+but not certain. Kazakhstan's alignment moves toward the sphere that is worth most to it now.
+The headline number is the **axis**: Turkic share minus Russian share.
 
 ### How to use the page
 * **Step** advances one month, **▶ Play** runs on, **Reset** starts again in January 2022 with
