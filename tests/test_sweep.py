@@ -11,6 +11,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -272,3 +273,70 @@ def test_build_report_on_a_partial_sweep(basic_sweep, tmp_path):
     sweep = build_report(copy, figures=False)
     assert sweep.results["point_key"].nunique() == 1
     assert "did not finish" in " ".join(sweep.failures["error"])
+
+
+# ------------------------------------------------- common random numbers, resolved point keys
+def test_point_key_reads_resolved_values_not_spellings():
+    fixed = ["+experiment=pipeline_leverage"]
+    keys = set()
+    for spelling in ("0.50", ".5", "5e-1", "0.5"):
+        over = [f"payoffs.actors.russia.punish={spelling}", *fixed]
+        keys.add(point_key(over, compose_dictconfig(over)))
+    assert len(keys) == 1
+    other = ["payoffs.actors.russia.punish=0.6", *fixed]
+    assert point_key(other, compose_dictconfig(other)) not in keys
+    # an int spelling of a float value is the same point too
+    one = ["payoffs.actors.russia.punish=1", *fixed]
+    one_f = ["payoffs.actors.russia.punish=1.0", *fixed]
+    assert point_key(one, compose_dictconfig(one)) == point_key(one_f, compose_dictconfig(one_f))
+
+
+def _rows(directory, streams: str):
+    from alignsim.sweeps.point import run_grid
+    from alignsim.sweeps.report import load_sweep
+
+    run_grid("pipeline_leverage", {"payoffs.actors.russia.punish": [0.0, 0.001]}, directory,
+             overrides=["experiment.replicates=6", "months=18", "scenario=baseline",
+                        f"+experiment.streams={streams}"])
+    return load_sweep(directory).results
+
+
+def test_common_random_numbers_make_an_inert_parameter_exactly_inert(tmp_path):
+    """In `baseline` nobody defies Russia in 18 months at the defaults, so a punish of 0 or
+    0.001 changes nothing: with common random numbers the two points' rows are equal, replicate
+    by replicate; with independent streams they differ (the draws do)."""
+    common = _rows(tmp_path / "c", "common")
+    p0, p1 = (common[common["russia_punish"] == v] for v in (0.0, 0.001))
+    outcomes = [c for c in common.columns if c.endswith("_end") or c.startswith("drift")]
+    assert outcomes
+    for c in outcomes:
+        np.testing.assert_array_equal(p0[c].to_numpy(), p1[c].to_numpy(), err_msg=c)
+    assert p0["drift_end"].std() > 0  # the replicates differ: the equality is not trivial
+    indep = _rows(tmp_path / "i", "independent")
+    q0, q1 = (indep[indep["russia_punish"] == v] for v in (0.0, 0.001))
+    assert not np.array_equal(q0["drift_end"].to_numpy(), q1["drift_end"].to_numpy())
+
+
+def test_common_streams_are_the_main_jobs_replicates(tmp_path):
+    """Replicate r of a sweep point is replicate r of a plain run of the same config."""
+    from alignsim.config import compose_config
+    from alignsim.ensemble import run_ensemble
+    from alignsim.kernel.spec import compile_spec
+    from alignsim.sweeps.point import Experiment, apply_experiment
+
+    rows = _rows(tmp_path / "c", "common")
+    p0 = rows[rows["russia_punish"] == 0.0].sort_values("replicate")
+    cfg = compose_config(["+experiment=pipeline_leverage", "experiment.replicates=6", "months=18",
+                          "scenario=baseline", "payoffs.actors.russia.punish=0.0"])
+    spec = compile_spec(apply_experiment(cfg, Experiment.from_config(cfg.experiment)))
+    traj = run_ensemble(spec, 6, cfg.seed)
+    np.testing.assert_array_equal(p0["drift_end"].to_numpy(), traj.axis[-1] - traj.axis[0])
+
+
+def test_unknown_streams_value_is_refused():
+    from alignsim.sweeps.point import Experiment
+
+    with pytest.raises(ConfigError) as err:
+        Experiment.from_config({"name": "x", "streams": "shared"})
+    assert err.value.key == "experiment.streams"
+    assert err.value.message == "unknown value 'shared'; allowed: common, independent"
