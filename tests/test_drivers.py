@@ -178,3 +178,14 @@ def test_partial_mesa_trajectory_is_a_prefix(scenarios) -> None:
     for name in ARRAYS:
         assert np.array_equal(getattr(part, name)[:, 0], getattr(ens, name)[: getattr(
             part, name).shape[0], 3]), name
+
+
+def test_mesa_equals_ensemble_on_the_validated_model() -> None:
+    """The model alignsim-validate tests (history_endogenous, calibrated: Russia chooses its halt,
+    attention costs bite) runs the same on both drivers, replicate by replicate."""
+    cfg = compose_config(["scenario=history_endogenous", "payoffs=calibrated", "months=36"])
+    ens = run_ensemble(compile_spec(cfg), 3, cfg.seed)
+    ru = ens.spec.actor_index("russia")
+    assert (ens.actions[:, :, ru] == ens.spec.action_index("pipeline_halt")).any()  # a chosen halt
+    for r in (0, 2):
+        assert_same_replicate(run_mesa(cfg, r).trajectory(), 0, ens, r)

@@ -351,7 +351,9 @@ def test_payoffs_include_minus_the_actions_cost(baseline_spec) -> None:
         cost = spec.cost[n[None, :], acts] * (1 + spec.repeat_cost[acts]
                                              * state.usage[rows, n[None, :], acts])
         np.testing.assert_allclose(gratis - paid, cost, atol=1e-12)
-    assert np.any(spec.cost > 0) and np.any(state.usage > 0)
+    # the escalation is exercised: some action with a repeat cost was used before
+    assert np.any(spec.cost > 0)
+    assert np.any(state.usage[:, :, spec.repeat_cost > 0] > 0)
 
 
 def test_cost_weight_scales_the_cost(baseline_config) -> None:

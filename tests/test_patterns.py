@@ -174,6 +174,26 @@ def test_revenue_lost_reads_the_state_after_the_month():
     np.testing.assert_allclose(evaluate(traj, "x", conf).values, traj.pain[7])
 
 
+def test_max_revenue_lost_reads_the_worst_month_of_the_window_and_only_it():
+    """Hand-set pain on a copy of a trajectory: the state after month t holds month t's loss, so
+    a window Jun–Dec 2022 reads states 6..12 (after Jun .. after Dec); losses just outside it
+    (the state after May, index 5, and after Jan 2023, index 13) do not count."""
+    import dataclasses
+
+    traj = default_traj()
+    pain = np.zeros_like(traj.pain)
+    pain[5, 0] = 0.9   # May 2022: before the window
+    pain[6, 1] = 0.3   # June 2022: first month of the window
+    pain[12, 2] = 0.6  # December 2022: last month of the window
+    pain[13, 3] = 0.9  # January 2023: after it
+    t = dataclasses.replace(traj, pain=pain)
+    conf = PatternConf(metric="max_revenue_lost", args={"from": "2022-06", "to": "2022-12"},
+                       check="share_above", target=0.75, min_fraction=0.6, tolerance=0.1)
+    values = evaluate(t, "x", conf).values
+    assert values[:4].tolist() == [0.0, 0.3, 0.6, 0.0]
+    assert (values[4:] == 0.0).all()
+
+
 def test_share_check_statistic_is_the_fraction_of_replicates():
     traj = default_traj()
     conf = PatternConf(metric="axis_change", args={"from": "2022-01", "to": "2024-12"},

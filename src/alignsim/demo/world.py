@@ -76,7 +76,8 @@ CONTROLS: tuple[Control, ...] = (
             "% of CPC flow", 0.0, 1.0, 0.05, percent=True),
     Control("coercion_appetite", "How much Russia gains from punishing defiance",
             "coercion_appetite (payoffs.actors.russia.punish) — Russia's payoff from punishing "
-            "a defiant Kazakhstan, utility units", "util", 0.0, 0.5, 0.005),
+            "a defiant Kazakhstan, utility units (calibrated on the record: about 1.5)", "util",
+            0.0, 3.0, 0.01),
     *(Control(k, f"{who}'s investment fund (size of one launch)",
               f"{k} — the size of one investment-fund launch by {who}; a launch costs {who} "
               f"the same whatever its size, more if it launched recently", "USD bn", 0.0, 5.0,
