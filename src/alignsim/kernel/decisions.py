@@ -1,7 +1,8 @@
 """Expected payoffs of every candidate action, and the simultaneous choice of all actors.
 
-An actor values an action by the payoff it expects one month later: the kernel's transition is run
-with its own action plus what it believes the others will do (their belief-weighted effects).
+An actor values an action by the payoffs it expects over its horizon (one month, or
+``policy.actors.<i>.horizon`` months discounted): the kernel's transition is run with its own
+action plus what it believes the others will do (their belief-weighted effects).
 All candidates of all actors are evaluated in one batch by tiling the state, so that the cost per
 replicate falls as replicates are added (the ensemble driver) while one replicate (the Mesa
 driver) runs the very same arithmetic.
@@ -115,7 +116,8 @@ def _lookahead(
     """``(R, c)``: the payoff actor ``ci[j]`` expects from playing ``ca[j]`` this month while the
     others play as it believes (belief-weighted effects; their last actions in the payoff).
 
-    With ``policy.horizon`` H > 1 the actor looks H months ahead: after this month it plays
+    With a horizon H > 1 (the actor's own, ``policy.actors.<i>.horizon``, else ``policy.horizon``;
+    only those rows are rolled on) the actor looks H months ahead: after this month it plays
     ``none`` and the others keep playing as believed, and the value is the discounted mean
     ``sum_h d^h u_h / sum_h d^h`` (``d = policy.discount``). Why: a route commitment operates only
     after a lag (``capacity_lag_months``) and a learned threat fades over years, so a one-month
