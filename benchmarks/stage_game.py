@@ -1,9 +1,9 @@
 """Time building and solving the stage game at the history scenario's start (all six actors).
 
 Prints, per call: the kernel build (tiling the state over all 2268 profiles of the default
-catalogue, one ``step_payoffs``), the conversion to a Gambit game, the pure Nash equilibria (Gambit's
-``enumpure`` and the NumPy check), the logit QRE at ``policy.qre_lambda``, and one month of the
-``equilibrium`` rule (``qre_expected_payoffs``, which restricts the month's scheduled moves).
+catalogue, one ``step_payoffs``), the conversion to a Gambit game, the pure Nash equilibria
+(Gambit's ``enumpure`` and the NumPy check), the logit QRE at ``policy.qre_lambda``, and one month
+of the ``equilibrium`` rule (``qre_expected_payoffs``, which restricts the month's scheduled moves).
 Last line: one JSON object with the medians in milliseconds.
 
     .venv/bin/python benchmarks/stage_game.py [repeats]
