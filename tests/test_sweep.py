@@ -340,3 +340,26 @@ def test_unknown_streams_value_is_refused():
         Experiment.from_config({"name": "x", "streams": "shared"})
     assert err.value.key == "experiment.streams"
     assert err.value.message == "unknown value 'shared'; allowed: common, independent"
+
+
+def test_a_plain_replicates_override_sets_a_points_replicates(tmp_path):
+    """`alignsim -m +experiment=X replicates=5 ...` runs 5 replicates per point (it used to be
+    silently ignored for the preset's experiment.replicates); both keys at odds is one error."""
+    import json as _json
+
+    from alignsim.config import compose_dictconfig as _compose
+    from alignsim.sweeps.point import run_point
+
+    over = ["+experiment=pipeline_leverage", "replicates=5", "months=6", "scenario=baseline"]
+    cfg = _compose(over)
+    run_point(to_config(cfg), cfg, tmp_path / "a", overrides=over)
+    rec = _json.loads((tmp_path / "a" / "point.json").read_text())
+    assert rec["status"] == "completed" and rec["replicates"] == 5
+    assert len(pd.read_parquet(tmp_path / "a" / "point.parquet")) == 5
+    both = [*over, "experiment.replicates=7"]
+    cfg = _compose(both)
+    run_point(to_config(cfg), cfg, tmp_path / "b", overrides=both)
+    rec = _json.loads((tmp_path / "b" / "point.json").read_text())
+    assert rec["status"] == "failed"
+    assert rec["error"] == ("replicates: 5 contradicts experiment.replicates=7; give the "
+                            "replicate count once")

@@ -32,6 +32,7 @@ raises: the sweep goes on and the report names it. A job whose ``point.json`` al
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -193,6 +194,23 @@ def job_overrides() -> list[str]:
 
 
 # ------------------------------------------------------------------------- experiment knobs
+def point_replicates(exp: Experiment, overrides: list[str], replicates: int) -> Experiment:
+    """The preset with the replicate count the command line gave, however it was spelled.
+
+    Why: a preset's ``experiment.replicates`` sets how many replicates each point runs, and a
+    plain ``replicates=20`` (the main job's key, ``replicates`` here as the typed config holds
+    it) used to be silently ignored in a sweep. Now ``replicates=N`` sets it too; given both ways
+    with different counts, the point fails with a message naming both keys.
+    """
+    given = {split_override(o)[0] for o in overrides}
+    if "replicates" not in given:
+        return exp
+    if "experiment.replicates" in given and exp.replicates != replicates:
+        raise ConfigError("replicates", f"{replicates} contradicts experiment.replicates="
+                          f"{exp.replicates}; give the replicate count once")
+    return dataclasses.replace(exp, replicates=int(replicates))
+
+
 def apply_experiment(config: Config, exp: Experiment) -> Config:
     """A copy of ``config`` with the preset's derived knobs applied (route share, event rift)."""
     config = copy.deepcopy(config)
@@ -352,7 +370,8 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
     for name in (POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET):
         (out_dir / name).unlink(missing_ok=True)  # a stale point must not pass for this one
     try:
-        exp = Experiment.from_config(config.experiment)
+        exp = point_replicates(Experiment.from_config(config.experiment), overrides,
+                               int(config.replicates))
         record["experiment"] = exp.name
         record["question"] = exp.question
         record["heatmap"] = list(exp.heatmap)
