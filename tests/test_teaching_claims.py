@@ -199,48 +199,81 @@ def test_exercise_1_the_harsher_halt_backfires() -> None:
     assert russian(full)[t] < russian(mild)[t]
 
 
-def test_exercise_1_coercion_appetite_after_a_full_halt() -> None:
-    m = claim(r"from ([0-9.]+) to ([0-9.]+) the shares and the single halt stay the same")
-    base = run("history", halt_severity=1.0)
-    for appetite in (number(m.group(1)), number(m.group(2))):
-        tr = run("history", halt_severity=1.0, coercion_appetite=appetite)
-        np.testing.assert_array_equal(tr.alignment, base.alignment)
-        assert times(tr, "russia", "pipeline_halt").size == 1
+WORDS = {"once": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+         "eight": 8, "nine": 9, "ten": 10}
 
 
-def test_exercise_1_the_erosion_stops_and_turns() -> None:
-    m = claim(r"after a full halt the Russian share is lowest, ([0-9.]+), after the (\w+) (\d{4}) "
-              r"step, and is back at ([0-9.]+) by December 2027")
-    r = russian(run("history", halt_severity=1.0))
-    lowest = int(np.argmin(r))
-    assert same(r[lowest], m[1]), r[lowest]
-    assert lowest == after_step(run("history"), int(m[3]), MONTHS[m[2]])
-    assert same(r[-1], m[4]) and r[-1] > r[lowest]
-
-
-def mild_top():
-    """The mild halt (0.2) with Russia's appetite at the top of its slider."""
+def appetite_slider():
     from alignsim.demo.world import CONTROL_BY_KEY
 
-    return {"halt_severity": 0.2, "coercion_appetite": CONTROL_BY_KEY["coercion_appetite"].hi}
+    return CONTROL_BY_KEY["coercion_appetite"]
+
+
+def on_slider(value: float) -> bool:
+    """``value`` is one the appetite slider can be set to (within range, on its step)."""
+    c = appetite_slider()
+    k = (value - c.lo) / c.step
+    return c.lo <= value <= c.hi and abs(k - round(k)) < 1e-9
+
+
+def month_index(tr: Trajectory, month: str) -> int:
+    """The step index of ``YYYY-MM``."""
+    return after_step(tr, int(month[:4]), int(month[5:])) - 1
+
+
+def previous(tr: Trajectory, month: str) -> str:
+    return str(tr.spec.start.plus(month_index(tr, month) - 1))
+
+
+def test_exercise_1_coercion_appetite_after_a_full_halt() -> None:
+    m = claim(r"changes nothing after a full halt on the default seed until it passes ([0-9.]+) "
+              r"\(from ([0-9.]+) to ([0-9.]+) the shares and the single halt stay the same\); "
+              r"the slider goes to ([0-9.]+)\. After a mild halt less is needed: from ([0-9.]+)\.")
+    c = appetite_slider()
+    assert number(m[2]) == c.lo and number(m[4]) == c.hi and m[1] == m[3]
+    base = run("history", halt_severity=1.0)
+    assert times(base, "russia", "pipeline_halt").size == 1  # the record's, scheduled
+    for appetite in (number(m[2]), number(m[3])):
+        assert on_slider(appetite)
+        tr = run("history", halt_severity=1.0, coercion_appetite=appetite)
+        np.testing.assert_array_equal(tr.alignment, base.alignment)
+        assert times(tr, "russia", "pipeline_halt").size == 1, appetite
+    # ... and one slider step beyond, Russia halts on its own
+    above = round(number(m[3]) + c.step, 6)
+    assert free(run("history", halt_severity=1.0, coercion_appetite=above), "russia",
+                "pipeline_halt")
+    # after a mild halt (0.2) the first own halt comes at a lower appetite
+    mild = number(m[5])
+    assert on_slider(mild) and mild < number(m[1])
+    assert free(run("history", halt_severity=0.2, coercion_appetite=mild), "russia",
+                "pipeline_halt")
+    assert not free(run("history", halt_severity=0.2,
+                        coercion_appetite=round(mild - c.step, 6)), "russia", "pipeline_halt")
+
+
+@cache
+def mild_mid() -> dict[str, float]:
+    """The mild halt (0.2) at the appetite the plan's attention-cost lesson uses."""
+    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts again on its own")
+    assert on_slider(number(m[1])) and number(m[1]) < appetite_slider().hi
+    return {"halt_severity": 0.2, "coercion_appetite": number(m[1])}
 
 
 def test_exercise_1_a_mild_halt_invites_one_more() -> None:
-    m = claim(r"At the top of the slider, ([0-9.]+), with a mild halt of 0\.2, Russia halts again "
-              r"on its own, but only once, in (\w+) (\d{4}), the month after Kazakhstan refuses "
-              r"recognition again.*?the axis ends 2027 at ([−\-0-9.]+), against ([−\-0-9.]+) with "
-              r"the default appetite")
-    assert number(m[1]) == mild_top()["coercion_appetite"]
-    tr = run("history", **mild_top())
+    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts again on its own, but only "
+              r"once, in (\w+) (\d{4}), the month after Kazakhstan refuses recognition again.*?"
+              r"the axis ends 2027 at ([−\-0-9.]+), against ([−\-0-9.]+) with the default "
+              r"appetite\. Students who expect a string of halts at this appetite will not see "
+              r"one: that is the attention cost\.")
+    assert number(m[1]) == mild_mid()["coercion_appetite"]
+    tr = run("history", **mild_mid())
     halts = free(tr, "russia", "pipeline_halt")
     assert halts == [month_of(m[2], m[3])], halts
-    t = halts[0]
-    before = str(tr.spec.start.plus(after_step(tr, int(t[:4]), int(t[5:])) - 2))
-    assert before in free(tr, "kazakhstan", "recognition_refusal")
+    assert previous(tr, halts[0]) in free(tr, "kazakhstan", "recognition_refusal")
     assert same(axis(tr)[-1], m[4])
     assert same(axis(run("history", halt_severity=0.2))[-1], m[5])
-    # a full halt invites none, even at the top of the slider, though Kazakhstan refuses again
-    full = run("history", halt_severity=1.0, coercion_appetite=mild_top()["coercion_appetite"])
+    # a full halt invites none at this appetite, though Kazakhstan refuses again
+    full = run("history", halt_severity=1.0, coercion_appetite=mild_mid()["coercion_appetite"])
     assert free(full, "russia", "pipeline_halt") == []
     assert free(full, "kazakhstan", "recognition_refusal")
 
@@ -253,11 +286,10 @@ def test_exercise_1_the_attention_cost_of_a_second_halt() -> None:
               r"× \(1 \+ (\d+) × ([0-9.]+)(⁶)\) ≈ ([0-9.]+) utility units instead of ([0-9.]+), "
               r"far more than punishing the refusal was worth\. By (\w+) (\d{4}) the memory has "
               r"faded and a mild halt pays again; a full halt still does not")
-    tr = run("history", **mild_top())
+    tr = run("history", **mild_mid())
     refused, halted = month_of(m[1], m[2]), month_of(m[9], m[10])
     refusals = free(tr, "kazakhstan", "recognition_refusal")
-    assert refusals[0] == refused and str(tr.spec.start.plus(
-        after_step(tr, int(halted[:4]), int(halted[5:])) - 2)) == refusals[-1]
+    assert refusals[0] == refused and previous(tr, halted) == refusals[-1]
     assert free(tr, "russia", "pipeline_halt") == [halted]
     # the formula is the model's: base cost, repeat_cost, fading, months since the halt
     spec = tr.spec
@@ -265,27 +297,151 @@ def test_exercise_1_the_attention_cost_of_a_second_halt() -> None:
     assert spec.cost[ru, h] == pytest.approx(number(m[3])) and number(m[8]) == number(m[3])
     assert spec.repeat_cost[h] == int(m[4])
     assert 1.0 - spec.dyn["usage_decay"] == pytest.approx(number(m[5]))
-    t = after_step(tr, int(refused[:4]), int(refused[5:]))  # the month after: its index
+    t = month_index(tr, refused) + 1  # the month after the refusal: its index
     halt_2022 = after_step(tr, 2022, 7) - 1  # remembered as 1 after it, then fading monthly
     faded = t - halt_2022 - 1
     assert m[6] == "⁰¹²³⁴⁵⁶⁷⁸⁹"[faded], (faded, m[6])
     formula = number(m[3]) * (1 + int(m[4]) * number(m[5]) ** faded)
     assert same(formula, m[7])
     # ... and what the page's world charges in the month after the refusal
-    world = page(t, scenario_name="history", **mild_top())
+    world = page(t, scenario_name="history", **mild_mid())
     acts = np.zeros((1, spec.n_actors), dtype=np.int64)
     acts[0, ru] = h
     assert action_costs(world.state, acts, world.spec)[0, ru] == pytest.approx(formula)
     # the halt was not worth it then, and a full halt is not worth it when the mild one is
-    late = after_step(tr, int(halted[:4]), int(halted[5:])) - 1
-    for model, month, halts in ((whole_page(scenario_name="history", **mild_top()), t, False),
-                                (whole_page(scenario_name="history", **mild_top()), late, True),
+    late = month_index(tr, halted)
+    for model, month, halts in ((whole_page(scenario_name="history", **mild_mid()), t, False),
+                                (whole_page(scenario_name="history", **mild_mid()), late, True),
                                 (whole_page(scenario_name="history", halt_severity=1.0,
-                                            coercion_appetite=mild_top()["coercion_appetite"]),
+                                            coercion_appetite=mild_mid()["coercion_appetite"]),
                                  late, False)):
         c = choice(model, month, "russia")
         best = int(np.argmax(c.expected))
         assert (best == h) == halts, (month, c)
+
+
+def test_exercise_1_at_the_calibrated_appetite() -> None:
+    import yaml
+
+    m = claim(r"At ([0-9.]+), the value fitted to the record in `conf/payoffs/calibrated\.yaml` "
+              r"\(which also fits other parameters that the page keeps at their defaults\), "
+              r"Russia halts on its own after a full halt as well: in (\w+) (\d{4}), (\w+) "
+              r"(\d{4}) and (\w+) (\d{4}), each the month after a refusal, and the axis ends "
+              r"2027 at ([−\-0-9.]+)\.")
+    fitted = yaml.safe_load((ROOT / "conf/payoffs/calibrated.yaml").read_text(encoding="utf-8"))
+    default = yaml.safe_load((ROOT / "conf/payoffs/default.yaml").read_text(encoding="utf-8"))
+    assert same(fitted["payoffs"]["actors"]["russia"]["punish"], m[1]) and on_slider(number(m[1]))
+    assert fitted["payoffs"]["alignment"]["exposure"] != default["alignment"]["exposure"]
+    tr = run("history", halt_severity=1.0, coercion_appetite=number(m[1]))
+    halts = free(tr, "russia", "pipeline_halt")
+    assert halts == [month_of(m[2], m[3]), month_of(m[4], m[5]), month_of(m[6], m[7])], halts
+    refusals = free(tr, "kazakhstan", "recognition_refusal")
+    assert all(previous(tr, h) in refusals for h in halts), (halts, refusals)
+    assert same(axis(tr)[-1], m[8])
+
+
+@cache
+def top() -> Trajectory:
+    """``history`` at the page's defaults (a full halt) with the appetite at the slider's top."""
+    return run("history", coercion_appetite=appetite_slider().hi)
+
+
+def test_exercise_1_a_string_of_halts_at_the_top() -> None:
+    m = claim(r"At the top of the slider, ([0-9.]+), it halts on its own (\w+) times: in (\w+) "
+              r"(\d{4}), the month after Kazakhstan's (\w+) promise not to help anyone around "
+              r"the sanctions and (\w+) months before the record's halt; in (\w+) (\d{4}), after "
+              r"another such promise; and the month after each of Kazakhstan's (\w+) refusals, "
+              r"which come (\w+) to (\w+) months apart from (\w+) (\d{4})\. The halts breed "
+              r"refusals: at the default appetite Kazakhstan refuses on its own only once, in "
+              r"(\w+) (\d{4})\.")
+    assert number(m[1]) == appetite_slider().hi and flat_defaults().halt_severity == 1.0
+    tr = top()
+    halts, refusals = (free(tr, "russia", "pipeline_halt"),
+                       free(tr, "kazakhstan", "recognition_refusal"))
+    promises = free(tr, "kazakhstan", "sanctions_compliance")
+    assert len(halts) == WORDS[m[2]], halts
+    first, second = month_of(m[3], m[4]), month_of(m[7], m[8])
+    assert halts[:2] == [first, second], halts
+    assert previous(tr, first) in promises and previous(tr, first) == month_of(m[5], m[4])
+    record = [str(tr.spec.start.plus(int(t))) for t in times(tr, "russia", "pipeline_halt")
+              if tr.spec.forced[t, tr.spec.actors.index("russia")] >= 0]
+    assert record == ["2022-07"]
+    assert month_index(tr, record[0]) - month_index(tr, first) == WORDS[m[6]]
+    assert previous(tr, second) in promises
+    # the rest: the month after each refusal, the refusals spaced as the plan says
+    assert len(refusals) == WORDS[m[9]] and refusals[0] == month_of(m[12], m[13]), refusals
+    gaps = [month_index(tr, b) - month_index(tr, a) for a, b in itertools.pairwise(refusals)]
+    assert (min(gaps), max(gaps)) == (WORDS[m[10]], WORDS[m[11]]), gaps
+    assert halts[2:] == [str(tr.spec.start.plus(month_index(tr, r) + 1)) for r in refusals]
+    assert free(run("history"), "kazakhstan", "recognition_refusal") == [month_of(m[14], m[15])]
+
+
+def test_exercise_1_attention_rations_the_halts_at_the_top() -> None:
+    m = claim(r"A refusal is a stronger signal of defiance than a promise \(([0-9.]+) against "
+              r"([0-9.]+)\), and Russia punishes every refusal, but it lets the promises of "
+              r"(\w+) (\d{4}), (\w+) (\d{4}) and (\w+) (\d{4}) pass, each within (\w+) months of "
+              r"its last halt, and punishes the one of (\w+) (\d{4}), (\d+) months after it\.")
+    cfg, _ = flat_world({"scenario_name": "history"})
+    assert cfg.actions["recognition_refusal"].effects.defiance == number(m[1])
+    assert cfg.actions["sanctions_compliance"].effects.defiance == number(m[2])
+    tr = top()
+    all_halts = [str(tr.spec.start.plus(int(t))) for t in times(tr, "russia", "pipeline_halt")]
+
+    def punished(month: str) -> bool:
+        return str(tr.spec.start.plus(month_index(tr, month) + 1)) in all_halts
+
+    def since_last_halt(month: str) -> int:
+        before = [h for h in all_halts if h < month]
+        return month_index(tr, month) - month_index(tr, before[-1])
+
+    assert all(punished(r) for r in free(tr, "kazakhstan", "recognition_refusal"))
+    passed = [month_of(m[3], m[4]), month_of(m[5], m[6]), month_of(m[7], m[8])]
+    hit = month_of(m[10], m[11])
+    promises = free(tr, "kazakhstan", "sanctions_compliance")
+    # the plan names every promise but the first (February 2022, the sentence before)
+    assert promises[1:] == sorted([*passed, hit]), promises
+    assert not any(punished(p) for p in passed) and punished(hit)
+    assert max(since_last_halt(p) for p in passed) == WORDS[m[9]]
+    assert since_last_halt(hit) == int(m[12])
+
+
+def test_exercise_1_coercion_tips_kazakhstan_at_the_top() -> None:
+    m = claim(r"Each halt teaches Kazakhstan more: the Russian share ends 2027 at ([0-9.]+), and "
+              r"the axis crosses zero in (\w+) (\d{4}) and ends at ([−\-0-9.]+)\. On the page, "
+              r"coercion tips Kazakhstan where no fund does \(Exercise 2\)\. That is one draw, "
+              r"and a narrow one: at ([0-9.]+) the axis still ends below zero")
+    tr = top()
+    assert same(russian(tr)[-1], m[1]) and same(axis(tr)[-1], m[4])
+    assert crossing(tr) == month_of(m[2], m[3])
+    # no fund on the page does it: the Turkic funds at the top of their sliders, either scenario
+    from alignsim.demo.world import CONTROL_BY_KEY
+
+    hi = CONTROL_BY_KEY["fund_tr_bn"].hi
+    assert CONTROL_BY_KEY["fund_az_bn"].hi == hi
+    for scenario in ("history", "baseline"):
+        assert crossing(run(scenario, **funds(hi))) is None, scenario
+    # narrow: a little lower, the axis stays below zero
+    below = number(m[5])
+    assert on_slider(below) and below < appetite_slider().hi
+    low = run("history", coercion_appetite=below)
+    assert crossing(low) is None and axis(low)[-1] < 0
+
+
+def test_exercise_1_the_top_over_ten_seeds() -> None:
+    m = claim(r"over seeds (\d+) to (\d+) at ([0-9.]+) it crosses zero on (\w+) of them "
+              r"\((\d+) and (\d+)\) and ends 2027 between ([−\-0-9.]+) and ([−\-0-9.]+); on the "
+              r"(\w+) on which Kazakhstan never refuses again on its own \((\d+) and (\d+)\) "
+              r"Russia halts once\.")
+    assert number(m[3]) == appetite_slider().hi
+    seeds = range(int(m[1]), int(m[2]) + 1)
+    runs = {s: run("history", s, coercion_appetite=number(m[3])) for s in seeds}
+    crossed = [s for s, tr in runs.items() if crossing(tr) is not None]
+    assert crossed == [int(m[5]), int(m[6])] and len(crossed) == WORDS[m[4]], crossed
+    ends = [axis(tr)[-1] for tr in runs.values()]
+    assert same(min(ends), m[7]) and same(max(ends), m[8]), ends
+    quiet = [s for s, tr in runs.items() if not free(tr, "kazakhstan", "recognition_refusal")]
+    assert quiet == [int(m[10]), int(m[11])] and len(quiet) == WORDS[m[9]], quiet
+    assert all(len(free(runs[s], "russia", "pipeline_halt")) == 1 for s in quiet)
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -334,11 +490,27 @@ def test_exercise_2_beyond_the_sliders() -> None:
     assert min(cross) == month_of(m[3], m[5]) and max(cross) == month_of(m[4], m[5]), cross
 
 
-def test_exercise_2_sliders_reach_the_tipping_sizes() -> None:
-    from alignsim.demo.world import CONTROL_BY_KEY
+def test_exercise_2_the_search_ends_at_the_top_of_the_sliders() -> None:
+    from alignsim.demo.world import CONTROL_BY_KEY, SeminarModel
+    from alignsim.kernel.spec import ConfigError
 
+    claim(r"On the page no size tips Kazakhstan: the search ends at the top of the sliders with "
+          r"the axis still well below zero\.")
     m = claim(r"The sliders go to ([0-9.]+) bn\.")
-    assert CONTROL_BY_KEY["fund_tr_bn"].hi == CONTROL_BY_KEY["fund_az_bn"].hi == number(m[1])
+    hi = number(m[1])
+    assert CONTROL_BY_KEY["fund_tr_bn"].hi == CONTROL_BY_KEY["fund_az_bn"].hi == hi
+    # the search cannot go on past the top: the page refuses a larger fund, at Reset or mid-run
+    step = CONTROL_BY_KEY["fund_tr_bn"].step
+    with pytest.raises(ConfigError):
+        SeminarModel(scenario_name="baseline", fund_tr_bn=hi + step)
+    with pytest.raises(ConfigError):
+        SeminarModel(scenario_name="baseline").intervene(fund_az_bn=hi + step)
+    # no size on the page tips: the axis stays below zero all run, whole-bn sizes to the top
+    for size in np.arange(0.0, hi + 1e-9, 1.0):
+        assert axis(run("baseline", **funds(float(size)))).max() < 0.0, size
+    # ... and at the top it is still well below zero (at least 0.1) for all three seeds
+    for s in SEEDS.values():
+        assert axis(run("baseline", s, **funds(hi))).max() <= -0.1, s
 
 
 def test_exercise_2_larger_funds_are_chosen_more_often() -> None:
@@ -452,6 +624,76 @@ def test_every_path_the_plan_names_exists() -> None:
         assert (DOC.parent / target).exists(), target
     for path in re.findall(r"`([\w./-]+/[\w./-]*)`", body):
         assert (ROOT / path).exists(), path
+
+
+def page_turned(scenario: str, date: str, **changes: float):
+    """The page's world, with ``changes`` made when it shows ``date``, run to the end."""
+    from alignsim.demo.world import SeminarModel
+
+    model = SeminarModel(scenario_name=scenario)
+    while model.date != date:
+        model.step()
+    assert model.intervene(**changes) is not None or model.month == 0
+    while not model.finished:
+        model.step()
+    return model
+
+
+def own_halts(model) -> list[str]:
+    return [str(model.spec.start.plus(t)) for t, _, _ in model.own_moves(("pipeline_halt",))]
+
+
+def test_turning_coercion_up_mid_run_in_history() -> None:
+    from alignsim.demo.app import INFO_MD
+
+    m = claim(r"Turn Russia's coercion up mid-run, as the page's Info panel suggests, and watch "
+              r"what follows the ★\. In `history` at the other defaults, set it to ([0-9.]+) when "
+              r"the page shows any month from (\d{4}-\d{2}) to (\d{4}-\d{2}): the first halt comes "
+              r"only in (\w+) (\d{4}), the month after Kazakhstan refuses recognition; the others "
+              r"in (\w+) (\d{4}) and (\w+) (\d{4}), and the axis ends 2027 at "
+              r"([−\-0-9.]+) against ([−\-0-9.]+), the same run as with ([0-9.]+) from the "
+              r"start\. The appetite only matters when there is defiance to punish\. Set it at "
+              r"(\d{4}-\d{2}) or (\d{4}-\d{2}) instead and you get the run at the top of the "
+              r"slider from Exercise 1\.")
+    assert "Turn Russia's coercion up mid-run" in INFO_MD
+    value, first, last = number(m[1]), m[2], m[3]
+    assert value == appetite_slider().hi
+    halts = [month_of(m[4], m[5]), month_of(m[6], m[7]), month_of(m[8], m[9])]
+    default = run("history")
+    assert same(axis(default)[-1], m[11])
+    same_run = axis(run("history", coercion_appetite=number(m[12])))
+    for date in (first, last):
+        model = page_turned("history", date, coercion_appetite=value)
+        assert own_halts(model) == halts, (date, own_halts(model))
+        # the first own halt is the month after a refusal (in the run without intervention)
+        assert previous(default, halts[0]) in free(default, "kazakhstan", "recognition_refusal")
+        ax = model.series()["axis"]
+        assert same(ax[-1], m[10]), (date, ax[-1])
+        np.testing.assert_allclose(ax, same_run, atol=1e-12)
+    # the range is exact: one month later the run is another one
+    later = str(default.spec.start.plus(month_index(default, last) + 1))
+    assert own_halts(page_turned("history", later, coercion_appetite=value)) != halts
+    # set earlier, it is the run at the top of the slider (set from the start)
+    for date in (m[13], m[14]):
+        model = page_turned("history", date, coercion_appetite=value)
+        np.testing.assert_allclose(model.series()["axis"], axis(top()), atol=1e-12)
+    assert str(default.spec.start.plus(month_index(default, m[14]) + 1)) == first
+
+
+def test_turning_coercion_up_mid_run_in_baseline() -> None:
+    m = claim(r"In `baseline`, set from (\d{4}-\d{2}) on, nothing follows at all: Kazakhstan does "
+              r"not refuse recognition again in that run\.")
+    default = run("baseline")
+    refusals = free(default, "kazakhstan", "recognition_refusal")
+    assert refusals and all(r < m[1] for r in refusals), refusals
+    top_value = appetite_slider().hi
+    for date in (m[1], "2026-01"):
+        model = page_turned("baseline", date, coercion_appetite=top_value)
+        assert own_halts(model) == [], (date, own_halts(model))
+        np.testing.assert_allclose(model.series()["axis"], axis(default), atol=1e-12)
+    # a month earlier, the refusal of the month before is still punished
+    earlier = str(default.spec.start.plus(month_index(default, m[1]) - 1))
+    assert own_halts(page_turned("baseline", earlier, coercion_appetite=top_value))
 
 
 def test_the_page_controls_the_plan_names() -> None:
