@@ -360,10 +360,17 @@ def test_an_event_dated_july_acts_in_julys_step_and_shows_on_august_first() -> N
 
 def test_history_schedules_the_cpc_halt_in_july_2022(default_spec) -> None:
     # history starts 2022-01: the CPC halt (2022-07) is month index 6, where Russia is forced
-    # to halt; the CSTO deployment (2022-01) is index 0, the Moscow summit (2022-11) index 10
+    # to halt; the CSTO deployment (2022-01) is index 0. Kazakhstan's gestures of the record are
+    # forced catalogue moves: no circumvention (2022-03, index 2), the refusal (2022-06, 5), the
+    # Moscow-then-Paris visits (2022-11, 10)
     spec = default_spec
     russia = spec.forced[:, spec.actor_index("russia")].tolist()
-    halt, summit = spec.action_index("pipeline_halt"), spec.action_index("summit")
+    halt = spec.action_index("pipeline_halt")
     assert russia[:12] == [spec.action_index("security_guarantee"), -1, -1, -1, -1, -1, halt,
-                           -1, -1, -1, summit, -1]
+                           -1, -1, -1, -1, -1]
+    kz = spec.forced[:, spec.swing].tolist()
+    a = spec.action_index
+    assert kz[:12] == [-1, -1, a("sanctions_compliance"), -1, -1, a("recognition_refusal"), -1,
+                       -1, -1, -1, a("balancing_visit"), -1]
+    assert kz[36] == a("neutral_mediation")  # the black boxes, 2025-01
     assert spec.event_names[6] == ("CPC halt",)
