@@ -123,6 +123,54 @@ def choice(model, t: int, actor: str):
     return c
 
 
+# -------------------------------------------------------------------------- what it is
+def forced_moves(tr: Trajectory) -> dict[tuple[str, str], str]:
+    """The scenario's scheduled moves: (month, actor) -> action."""
+    spec = tr.spec
+    return {(str(spec.start.plus(t)), spec.actors[n]): spec.actions[spec.forced[t, n]]
+            for t in range(spec.months) for n in range(spec.n_actors) if spec.forced[t, n] >= 0}
+
+
+def test_what_history_schedules() -> None:
+    m = claim(r"The `history` scenario replays the dated events of 2022–2025 from the source "
+              r"articles: the CSTO deployment, the refusal to recognise Donetsk and Luhansk, the "
+              r"July 2022 CPC halt, the BTC deal, the Baku fund, the airliner shoot-down\. Where "
+              r"the record has Kazakhstan act, the scenario schedules Kazakhstan's own move from "
+              r"the catalogue, with that move's effects: the promise not to help anyone around the "
+              r"sanctions \((\w+) (\d{4})\), the refusal of recognition \((\w+) (\d{4})\), the "
+              r"balancing visits, "
+              r"Moscow then Paris \((\w+) (\d{4})\), and neutral mediation, the black boxes sent "
+              r"to Brazil \((\w+) (\d{4})\)\. After 2025 the actors play freely until December "
+              r"2027\. `baseline` has no scheduled events\.")
+    tr = run("history")
+    forced = forced_moves(tr)
+    promise, refusal, visits, mediation = (month_of(m[i], m[i + 1]) for i in (1, 3, 5, 7))
+    assert {d: a for (d, who), a in forced.items() if who == "kazakhstan"} == {
+        promise: "sanctions_compliance", refusal: "recognition_refusal",
+        visits: "balancing_visit", mediation: "neutral_mediation"}
+    # the others' scheduled moves are the CSTO deployment, the halt and the Baku fund: the hosts
+    # of the visits hold no scheduled summits
+    assert {k: a for k, a in forced.items() if k[1] != "kazakhstan"} == {
+        ("2022-01", "russia"): "security_guarantee", ("2022-07", "russia"): "pipeline_halt",
+        ("2024-03", "azerbaijan"): "investment_fund"}
+    # the promise and the mediation are the catalogue moves alone: their events add nothing
+    for month in (promise, mediation):
+        assert not tr.spec.event_effects[month_index(tr, month)].any(), month
+    cfg, _ = flat_world({"scenario_name": "history"})
+    events = {e.name: str(e.date) for e in cfg.scenario.events}
+    for name, date in (("CSTO deployment", "2022-01"), ("No sanctions circumvention", promise),
+                       ("Recognition refusal and rail link", refusal), ("CPC halt", "2022-07"),
+                       ("BTC agreement, Moscow then Paris", visits),
+                       ("Tokayev in Baku, USD 300 M fund", "2024-03"),
+                       ("Airliner shoot-down", "2024-12"), ("Black boxes to Brazil", mediation)):
+        assert events[name] == date, name
+    assert max(events.values()) < "2026-01" and max(d for d, _ in forced) < "2026-01"
+    assert str(tr.spec.start.plus(tr.months - 1)) == "2027-12"
+    base = run("baseline")
+    assert not forced_moves(base) and not base.spec.event_effects.any()
+    assert not flat_world({"scenario_name": "baseline"})[0].scenario.events
+
+
 # ------------------------------------------------------------------------ how it works
 def test_the_default_catalogue_has_kazakhstans_own_moves() -> None:
     claim(r"Kazakhstan's own gestures of the record: a promise not to help anyone around the "
@@ -199,8 +247,22 @@ def test_exercise_1_the_harsher_halt_backfires() -> None:
     assert russian(full)[t] < russian(mild)[t]
 
 
-WORDS = {"once": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-         "eight": 8, "nine": 9, "ten": 10}
+def test_exercise_1_the_erosion_stops_and_turns() -> None:
+    m = claim(r"As the threat fades without new halts, the erosion stops and slowly turns: after "
+              r"a full halt the Russian share is lowest, ([0-9.]+), after the (\w+) (\d{4}) step, "
+              r"and is back at ([0-9.]+) by December 2027\.")
+    full = run("history", halt_severity=1.0)
+    r = russian(full)
+    low = int(np.argmin(r))
+    assert low == after_step(full, int(m[3]), MONTHS[m[2]]), str(full.spec.start.plus(low - 1))
+    assert same(r[low], m[1]) and same(r[-1], m[4]) and r[-1] > r[low]
+    assert free(full, "russia", "pipeline_halt") == []  # no new halts
+    assert np.all(np.diff(r[low:]) > -1e-3)  # it turns, and slowly: no new fall
+
+
+WORDS = {"once": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+         "eight": 8, "nine": 9, "ten": 10,
+         "fourteen": 14, "thirty": 30}
 
 
 def appetite_slider():
@@ -251,93 +313,159 @@ def test_exercise_1_coercion_appetite_after_a_full_halt() -> None:
                         coercion_appetite=round(mild - c.step, 6)), "russia", "pipeline_halt")
 
 
+SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def superscript(s: str) -> int:
+    return int("".join(str(SUPERSCRIPT.index(ch)) for ch in s))
+
+
+def kazakh_moves(tr: Trajectory, action: str) -> list[str]:
+    """The months in which Kazakhstan played ``action``, chosen or scheduled."""
+    return [str(tr.spec.start.plus(int(t))) for t in times(tr, "kazakhstan", action)]
+
+
+def scheduled(tr: Trajectory, actor: str, month: str) -> str | None:
+    """The move the scenario forces on ``actor`` in ``month`` (None: a free choice)."""
+    a = tr.spec.forced[month_index(tr, month), tr.spec.actors.index(actor)]
+    return tr.spec.actions[a] if a >= 0 else None
+
+
+def all_halts(tr: Trajectory) -> list[str]:
+    """Every halt of the run, the record's and Russia's own."""
+    return [str(tr.spec.start.plus(int(t))) for t in times(tr, "russia", "pipeline_halt")]
+
+
+def next_month(tr: Trajectory, month: str) -> str:
+    return str(tr.spec.start.plus(month_index(tr, month) + 1))
+
+
 @cache
 def mild_mid() -> dict[str, float]:
     """The mild halt (0.2) at the appetite the plan's attention-cost lesson uses."""
-    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts again on its own")
+    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts on its own")
     assert on_slider(number(m[1])) and number(m[1]) < appetite_slider().hi
     return {"halt_severity": 0.2, "coercion_appetite": number(m[1])}
 
 
-def test_exercise_1_a_mild_halt_invites_one_more() -> None:
-    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts again on its own, but only "
-              r"once, in (\w+) (\d{4}), the month after Kazakhstan refuses recognition again.*?"
-              r"the axis ends 2027 at ([−\-0-9.]+), against ([−\-0-9.]+) with the default "
-              r"appetite\. Students who expect a string of halts at this appetite will not see "
-              r"one: that is the attention cost\.")
+def test_exercise_1_the_record_promise_is_punished_first() -> None:
+    m = claim(r"What such an appetite punishes first is the record itself: the March 2022 promise "
+              r"not to help anyone around the sanctions is scheduled as Kazakhstan's own move, and "
+              r"that move signals autonomy \(defiance ([0-9.]+), against ([0-9.]+) for a "
+              r"refusal\)\.")
+    cfg, _ = flat_world({"scenario_name": "history"})
+    assert cfg.actions["sanctions_compliance"].effects.defiance == number(m[1]) > 0
+    assert cfg.actions["recognition_refusal"].effects.defiance == number(m[2]) > number(m[1])
+    assert scheduled(run("history"), "kazakhstan", "2022-03") == "sanctions_compliance"
+    # the lowest appetite at which a mild halt brings one of Russia's own: it answers that promise
+    low = number(claim(r"After a mild halt less is needed: from ([0-9.]+)\.")[1])
+    tr = run("history", halt_severity=0.2, coercion_appetite=low)
+    first = free(tr, "russia", "pipeline_halt")[0]
+    assert scheduled(tr, "kazakhstan", previous(tr, first)) == "sanctions_compliance", first
+
+
+def test_exercise_1_a_mild_halt_invites_two() -> None:
+    m = claim(r"At ([0-9.]+), with a mild halt of 0\.2, Russia halts on its own (\w+): in (\w+) "
+              r"(\d{4}), the month after that scheduled promise and (\w+) months before the "
+              r"record's halt, and again only in (\w+) (\d{4}), the month after Kazakhstan "
+              r"promises once more in (\w+) and (\w+) (\d{4}) \(the log shows \"✔ pipeline halt\" "
+              r"in its \*why\*\); the halts teach Kazakhstan more: the axis ends 2027 at "
+              r"([−\-0-9.]+), against ([−\-0-9.]+) with the default appetite\. Students who "
+              r"expect a string of halts at this appetite will not see one: that is the attention "
+              r"cost\.")
     assert number(m[1]) == mild_mid()["coercion_appetite"]
     tr = run("history", **mild_mid())
     halts = free(tr, "russia", "pipeline_halt")
-    assert halts == [month_of(m[2], m[3])], halts
-    assert previous(tr, halts[0]) in free(tr, "kazakhstan", "recognition_refusal")
-    assert same(axis(tr)[-1], m[4])
-    assert same(axis(run("history", halt_severity=0.2))[-1], m[5])
-    # a full halt invites none at this appetite, though Kazakhstan refuses again
+    first, late = month_of(m[3], m[4]), month_of(m[6], m[7])
+    assert halts == [first, late] and len(halts) == {"twice": 2}[m[2]], halts
+    assert scheduled(tr, "kazakhstan", previous(tr, first)) == "sanctions_compliance"
+    assert scheduled(tr, "russia", "2022-07") == "pipeline_halt"
+    assert month_index(tr, "2022-07") - month_index(tr, first) == WORDS[m[5]]
+    promised = [month_of(m[8], m[10]), month_of(m[9], m[10])]
+    assert month_index(tr, promised[1]) - month_index(tr, promised[0]) == 1
+    assert all(p in free(tr, "kazakhstan", "sanctions_compliance") for p in promised), promised
+    assert previous(tr, late) == promised[1]
+    assert same(axis(tr)[-1], m[11]) and axis(tr)[-1] > axis(run("history", halt_severity=0.2))[-1]
+    assert same(axis(run("history", halt_severity=0.2))[-1], m[12])
+    # a full halt invites none at this appetite: the run is the default one
     full = run("history", halt_severity=1.0, coercion_appetite=mild_mid()["coercion_appetite"])
     assert free(full, "russia", "pipeline_halt") == []
-    assert free(full, "kazakhstan", "recognition_refusal")
+    np.testing.assert_array_equal(full.alignment, run("history", halt_severity=1.0).alignment)
 
 
-def test_exercise_1_the_attention_cost_of_a_second_halt() -> None:
+def test_exercise_1_the_attention_cost_of_a_third_halt() -> None:
     from alignsim.kernel.dynamics import action_costs
 
-    m = claim(r"Kazakhstan had already refused once more, in (\w+) (\d{4}), and Russia let it "
-              r"pass: so soon after the July 2022 halt a second one would have cost it ([0-9.]+) "
-              r"× \(1 \+ (\d+) × ([0-9.]+)(⁶)\) ≈ ([0-9.]+) utility units instead of ([0-9.]+), "
-              r"far more than punishing the refusal was worth\. By (\w+) (\d{4}) the memory has "
-              r"faded and a mild halt pays again; a full halt still does not")
+    sup = f"([{SUPERSCRIPT}]+)"
+    m = claim(r"Kazakhstan had already made a promise in (\w+) (\d{4}), and Russia let it pass: "
+              r"with the halts of (\w+) and (\w+) (\d{4}) still remembered, a third halt would "
+              rf"have cost it ([0-9.]+) × \(1 \+ (\d+) × \(([0-9.]+){sup} \+ ([0-9.]+){sup}\)\) "
+              r"≈ ([0-9.]+) utility units instead of ([0-9.]+), and that surcharge alone kept the "
+              r"halt from being Russia's best option\. By (\w+) (\d{4}) the memory has faded and a "
+              r"mild halt pays again; a full halt still does not")
     tr = run("history", **mild_mid())
-    refused, halted = month_of(m[1], m[2]), month_of(m[9], m[10])
-    refusals = free(tr, "kazakhstan", "recognition_refusal")
-    assert refusals[0] == refused and previous(tr, halted) == refusals[-1]
-    assert free(tr, "russia", "pipeline_halt") == [halted]
-    # the formula is the model's: base cost, repeat_cost, fading, months since the halt
+    promised, late = month_of(m[1], m[2]), month_of(m[14], m[15])
+    own = free(tr, "russia", "pipeline_halt")
+    # the first promise after Russia's own halt, let pass; the late halt is the last one
+    assert next(p for p in free(tr, "kazakhstan", "sanctions_compliance") if p > own[0]) == promised
+    assert next_month(tr, promised) not in all_halts(tr) and own[-1] == late
+    remembered = [h for h in all_halts(tr) if h < promised]
+    assert remembered == [month_of(m[3], m[5]), month_of(m[4], m[5])], remembered
+    # the formula is the model's: base cost, repeat_cost, fading, months since each halt
     spec = tr.spec
     ru, h = spec.actors.index("russia"), spec.actions.index("pipeline_halt")
-    assert spec.cost[ru, h] == pytest.approx(number(m[3])) and number(m[8]) == number(m[3])
-    assert spec.repeat_cost[h] == int(m[4])
-    assert 1.0 - spec.dyn["usage_decay"] == pytest.approx(number(m[5]))
-    t = month_index(tr, refused) + 1  # the month after the refusal: its index
-    halt_2022 = after_step(tr, 2022, 7) - 1  # remembered as 1 after it, then fading monthly
-    faded = t - halt_2022 - 1
-    assert m[6] == "⁰¹²³⁴⁵⁶⁷⁸⁹"[faded], (faded, m[6])
-    formula = number(m[3]) * (1 + int(m[4]) * number(m[5]) ** faded)
-    assert same(formula, m[7])
-    # ... and what the page's world charges in the month after the refusal
+    base = spec.cost[ru, h]
+    assert base == pytest.approx(number(m[6])) and number(m[13]) == number(m[6])
+    assert spec.repeat_cost[h] == int(m[7])
+    assert 1.0 - spec.dyn["usage_decay"] == pytest.approx(number(m[8])) == number(m[10])
+    t = month_index(tr, promised) + 1  # the month after the promise: its index
+    faded = [t - month_index(tr, x) - 1 for x in remembered]  # remembered as 1 after, fading
+    assert faded == [superscript(m[9]), superscript(m[11])], faded
+    formula = base * (1 + int(m[7]) * sum(number(m[8]) ** k for k in faded))
+    assert same(formula, m[12]), formula
+    # ... and what the page's world charges in the month after the promise
     world = page(t, scenario_name="history", **mild_mid())
     acts = np.zeros((1, spec.n_actors), dtype=np.int64)
     acts[0, ru] = h
     assert action_costs(world.state, acts, world.spec)[0, ru] == pytest.approx(formula)
-    # the halt was not worth it then, and a full halt is not worth it when the mild one is
-    late = month_index(tr, halted)
-    for model, month, halts in ((whole_page(scenario_name="history", **mild_mid()), t, False),
-                                (whole_page(scenario_name="history", **mild_mid()), late, True),
-                                (whole_page(scenario_name="history", halt_severity=1.0,
-                                            coercion_appetite=mild_mid()["coercion_appetite"]),
-                                 late, False)):
-        c = choice(model, month, "russia")
-        best = int(np.argmax(c.expected))
-        assert (best == h) == halts, (month, c)
+    # not Russia's best then, but it would have been at the base cost
+    c = choice(whole_page(scenario_name="history", **mild_mid()), t, "russia")
+    others = max(e for a, e in enumerate(c.expected) if a != h)
+    assert c.expected[h] < others < c.expected[h] + (formula - base), c
+    # in the late month the mild halt is Russia's best, a full halt at the same appetite is not
+    month = month_index(tr, late)
+    for controls, halts in ((mild_mid(), True),
+                            ({"halt_severity": 1.0,
+                              "coercion_appetite": mild_mid()["coercion_appetite"]}, False)):
+        c = choice(whole_page(scenario_name="history", **controls), month, "russia")
+        assert (int(np.argmax(c.expected)) == h) == halts, (controls, c)
 
 
-def test_exercise_1_at_the_calibrated_appetite() -> None:
+def test_exercise_1_just_past_the_threshold_and_the_calibrated_appetite() -> None:
     import yaml
 
-    m = claim(r"At ([0-9.]+), the value fitted to the record in `conf/payoffs/calibrated\.yaml` "
-              r"\(which also fits other parameters that the page keeps at their defaults\), "
-              r"Russia halts on its own after a full halt as well: in (\w+) (\d{4}), (\w+) "
-              r"(\d{4}) and (\w+) (\d{4}), each the month after a refusal, and the axis ends "
-              r"2027 at ([−\-0-9.]+)\.")
-    fitted = yaml.safe_load((ROOT / "conf/payoffs/calibrated.yaml").read_text(encoding="utf-8"))
-    default = yaml.safe_load((ROOT / "conf/payoffs/default.yaml").read_text(encoding="utf-8"))
-    assert same(fitted["payoffs"]["actors"]["russia"]["punish"], m[1]) and on_slider(number(m[1]))
-    assert fitted["payoffs"]["alignment"]["exposure"] != default["alignment"]["exposure"]
+    m = claim(r"Just past the threshold, at ([0-9.]+), Russia halts on its own after a full halt "
+              r"as well: in (\w+) (\d{4}), (\w+) (\d{4}) and (\w+) (\d{4}), each the month after a "
+              r"refusal, and the axis ends 2027 at ([−\-0-9.]+)\. The value fitted to the record "
+              r"in `conf/payoffs/calibrated\.yaml`, ([0-9.]+) \(which also fits other parameters "
+              r"that the page keeps at their defaults\), lies below that threshold: on the page, "
+              r"after a full halt, it changes nothing\.")
+    threshold = number(claim(r"until it passes ([0-9.]+) ")[1])
+    assert number(m[1]) == pytest.approx(threshold + appetite_slider().step)
     tr = run("history", halt_severity=1.0, coercion_appetite=number(m[1]))
     halts = free(tr, "russia", "pipeline_halt")
     assert halts == [month_of(m[2], m[3]), month_of(m[4], m[5]), month_of(m[6], m[7])], halts
     refusals = free(tr, "kazakhstan", "recognition_refusal")
-    assert all(previous(tr, h) in refusals for h in halts), (halts, refusals)
+    assert all(previous(tr, x) in refusals for x in halts), (halts, refusals)
     assert same(axis(tr)[-1], m[8])
+    fitted = yaml.safe_load((ROOT / "conf/payoffs/calibrated.yaml").read_text(encoding="utf-8"))
+    default = yaml.safe_load((ROOT / "conf/payoffs/default.yaml").read_text(encoding="utf-8"))
+    value = fitted["payoffs"]["actors"]["russia"]["punish"]
+    assert same(value, m[9]) and on_slider(number(m[9])) and number(m[9]) < threshold
+    assert fitted["payoffs"]["alignment"]["exposure"] != default["alignment"]["exposure"]
+    calibrated = run("history", halt_severity=1.0, coercion_appetite=number(m[9]))
+    np.testing.assert_array_equal(calibrated.alignment, run("history").alignment)
+    assert free(calibrated, "russia", "pipeline_halt") == []
 
 
 @cache
@@ -347,101 +475,126 @@ def top() -> Trajectory:
 
 
 def test_exercise_1_a_string_of_halts_at_the_top() -> None:
-    m = claim(r"At the top of the slider, ([0-9.]+), it halts on its own (\w+) times: in (\w+) "
-              r"(\d{4}), the month after Kazakhstan's (\w+) promise not to help anyone around "
-              r"the sanctions and (\w+) months before the record's halt; in (\w+) (\d{4}), after "
-              r"another such promise; and the month after each of Kazakhstan's (\w+) refusals, "
-              r"which come (\w+) to (\w+) months apart from (\w+) (\d{4})\. The halts breed "
-              r"refusals: at the default appetite Kazakhstan refuses on its own only once, in "
-              r"(\w+) (\d{4})\.")
+    m = claim(r"At the top of the slider, ([0-9.]+), Russia halts on its own (\w+) times: in (\w+) "
+              r"(\d{4}), the month after Kazakhstan's (\w+) promise not to help anyone around the "
+              r"sanctions and (\w+) months before the record's halt; and the month after (\w+) of "
+              r"Kazakhstan's (\w+) refusals, which come (\w+) to (\w+) months apart from (\w+) "
+              r"(\d{4})\. The halts breed refusals: at the default appetite Kazakhstan refuses on "
+              r"its own only once, in (\w+) (\d{4})\.")
     assert number(m[1]) == appetite_slider().hi and flat_defaults().halt_severity == 1.0
     tr = top()
     halts, refusals = (free(tr, "russia", "pipeline_halt"),
                        free(tr, "kazakhstan", "recognition_refusal"))
-    promises = free(tr, "kazakhstan", "sanctions_compliance")
     assert len(halts) == WORDS[m[2]], halts
-    first, second = month_of(m[3], m[4]), month_of(m[7], m[8])
-    assert halts[:2] == [first, second], halts
-    assert previous(tr, first) in promises and previous(tr, first) == month_of(m[5], m[4])
-    record = [str(tr.spec.start.plus(int(t))) for t in times(tr, "russia", "pipeline_halt")
-              if tr.spec.forced[t, tr.spec.actors.index("russia")] >= 0]
-    assert record == ["2022-07"]
-    assert month_index(tr, record[0]) - month_index(tr, first) == WORDS[m[6]]
-    assert previous(tr, second) in promises
-    # the rest: the month after each refusal, the refusals spaced as the plan says
-    assert len(refusals) == WORDS[m[9]] and refusals[0] == month_of(m[12], m[13]), refusals
+    first = month_of(m[3], m[4])
+    assert halts[0] == first
+    assert previous(tr, first) in free(tr, "kazakhstan", "sanctions_compliance")
+    assert previous(tr, first) == month_of(m[5], m[4])
+    assert [h for h in all_halts(tr) if h not in halts] == ["2022-07"]  # the record's
+    assert scheduled(tr, "russia", "2022-07") == "pipeline_halt"
+    assert month_index(tr, "2022-07") - month_index(tr, first) == WORDS[m[6]]
+    # the rest: each the month after a refusal, the refusals spaced as the plan says
+    assert len(refusals) == WORDS[m[8]] and refusals[0] == month_of(m[11], m[12]), refusals
     gaps = [month_index(tr, b) - month_index(tr, a) for a, b in itertools.pairwise(refusals)]
-    assert (min(gaps), max(gaps)) == (WORDS[m[10]], WORDS[m[11]]), gaps
-    assert halts[2:] == [str(tr.spec.start.plus(month_index(tr, r) + 1)) for r in refusals]
-    assert free(run("history"), "kazakhstan", "recognition_refusal") == [month_of(m[14], m[15])]
+    assert (min(gaps), max(gaps)) == (WORDS[m[9]], WORDS[m[10]]), gaps
+    punished = [r for r in refusals if next_month(tr, r) in halts]
+    assert halts[1:] == [next_month(tr, r) for r in punished]
+    assert len(punished) == WORDS[m[7]], punished
+    assert free(run("history"), "kazakhstan", "recognition_refusal") == [month_of(m[13], m[14])]
 
 
 def test_exercise_1_attention_rations_the_halts_at_the_top() -> None:
-    m = claim(r"A refusal is a stronger signal of defiance than a promise \(([0-9.]+) against "
-              r"([0-9.]+)\), and Russia punishes every refusal, but it lets the promises of "
-              r"(\w+) (\d{4}), (\w+) (\d{4}) and (\w+) (\d{4}) pass, each within (\w+) months of "
-              r"its last halt, and punishes the one of (\w+) (\d{4}), (\d+) months after it\.")
-    cfg, _ = flat_world({"scenario_name": "history"})
-    assert cfg.actions["recognition_refusal"].effects.defiance == number(m[1])
-    assert cfg.actions["sanctions_compliance"].effects.defiance == number(m[2])
+    m = claim(r"The attention cost still rations the halts\. Russia lets the refusal of (\w+) "
+              r"(\d{4}) pass, (\w+) months? after its halt of (\w+) (\d{4}), and it lets every "
+              r"later promise pass — the record's own of (\w+) (\d{4}) and those of (\w+) "
+              r"(\d{4}), (\w+) (\d{4}) and (\w+) (\d{4}) — each within (\w+) months of its last "
+              r"halt; without the surcharge for the halts it still remembers, each of them would "
+              r"have brought another\.")
     tr = top()
-    all_halts = [str(tr.spec.start.plus(int(t))) for t in times(tr, "russia", "pipeline_halt")]
+    halts = all_halts(tr)
 
     def punished(month: str) -> bool:
-        return str(tr.spec.start.plus(month_index(tr, month) + 1)) in all_halts
+        return next_month(tr, month) in halts
 
-    def since_last_halt(month: str) -> int:
-        before = [h for h in all_halts if h < month]
-        return month_index(tr, month) - month_index(tr, before[-1])
+    def last_halt(month: str) -> str:
+        return [h for h in halts if h <= month][-1]
 
-    assert all(punished(r) for r in free(tr, "kazakhstan", "recognition_refusal"))
-    passed = [month_of(m[3], m[4]), month_of(m[5], m[6]), month_of(m[7], m[8])]
-    hit = month_of(m[10], m[11])
-    promises = free(tr, "kazakhstan", "sanctions_compliance")
-    # the plan names every promise but the first (February 2022, the sentence before)
-    assert promises[1:] == sorted([*passed, hit]), promises
-    assert not any(punished(p) for p in passed) and punished(hit)
-    assert max(since_last_halt(p) for p in passed) == WORDS[m[9]]
-    assert since_last_halt(hit) == int(m[12])
+    refusals = free(tr, "kazakhstan", "recognition_refusal")
+    passed = [r for r in refusals if not punished(r)]
+    assert passed == [month_of(m[1], m[2])], passed
+    assert last_halt(passed[0]) == month_of(m[4], m[5])
+    assert month_index(tr, passed[0]) - month_index(tr, last_halt(passed[0])) == WORDS[m[3]]
+    promises = kazakh_moves(tr, "sanctions_compliance")
+    record = month_of(m[6], m[7])
+    later = [record, month_of(m[8], m[9]), month_of(m[10], m[11]), month_of(m[12], m[13])]
+    assert scheduled(tr, "kazakhstan", record) == "sanctions_compliance"
+    # every promise after the first (February 2022, punished: the sentences before)
+    assert punished(promises[0]) and promises[1:] == later, promises
+    assert not any(punished(p) for p in later)
+    assert max(month_index(tr, p) - month_index(tr, last_halt(p)) for p in later) == WORDS[m[14]]
+    # what Russia weighed the month after each: the halt second, but first without the surcharge
+    world = whole_page(scenario_name="history", coercion_appetite=appetite_slider().hi)
+    spec = world.spec
+    ru, h = spec.actors.index("russia"), spec.actions.index("pipeline_halt")
+    decay = 1.0 - spec.dyn["usage_decay"]
+    for month in passed + later:
+        t = month_index(tr, month) + 1
+        c = choice(world, t, "russia")
+        surcharge = spec.cost[ru, h] * spec.repeat_cost[h] * sum(
+            decay ** (t - month_index(tr, x) - 1) for x in halts if month_index(tr, x) < t)
+        others = max(e for a, e in enumerate(c.expected) if a != h)
+        assert c.expected[h] < others < c.expected[h] + surcharge, (month, c)
 
 
-def test_exercise_1_coercion_tips_kazakhstan_at_the_top() -> None:
-    m = claim(r"Each halt teaches Kazakhstan more: the Russian share ends 2027 at ([0-9.]+), and "
-              r"the axis crosses zero in (\w+) (\d{4}) and ends at ([−\-0-9.]+)\. On the page, "
-              r"coercion tips Kazakhstan where no fund does \(Exercise 2\)\. That is one draw, "
-              r"and a narrow one: at ([0-9.]+) the axis still ends below zero")
-    tr = top()
-    assert same(russian(tr)[-1], m[1]) and same(axis(tr)[-1], m[4])
-    assert crossing(tr) == month_of(m[2], m[3])
-    # no fund on the page does it: the Turkic funds at the top of their sliders, either scenario
+def test_exercise_1_coercion_at_the_top_on_the_default_seed() -> None:
     from alignsim.demo.world import CONTROL_BY_KEY
 
+    m = claim(r"Each halt teaches Kazakhstan more: the Russian share ends 2027 at ([0-9.]+) and "
+              r"the axis at ([−\-0-9.]+), nearer zero than the Turkic funds at the top of their "
+              r"sliders bring it in `history` \(([−\-0-9.]+)\), but on the default seed it does "
+              r"not cross\.")
+    tr = top()
+    assert same(russian(tr)[-1], m[1]) and same(axis(tr)[-1], m[2])
+    assert crossing(tr) is None
     hi = CONTROL_BY_KEY["fund_tr_bn"].hi
     assert CONTROL_BY_KEY["fund_az_bn"].hi == hi
-    for scenario in ("history", "baseline"):
-        assert crossing(run(scenario, **funds(hi))) is None, scenario
-    # narrow: a little lower, the axis stays below zero
-    below = number(m[5])
-    assert on_slider(below) and below < appetite_slider().hi
-    low = run("history", coercion_appetite=below)
-    assert crossing(low) is None and axis(low)[-1] < 0
+    rich = run("history", **funds(hi))
+    assert same(axis(rich)[-1], m[3]) and axis(rich)[-1] < axis(tr)[-1] < 0
 
 
 def test_exercise_1_the_top_over_ten_seeds() -> None:
-    m = claim(r"over seeds (\d+) to (\d+) at ([0-9.]+) it crosses zero on (\w+) of them "
-              r"\((\d+) and (\d+)\) and ends 2027 between ([−\-0-9.]+) and ([−\-0-9.]+); on the "
-              r"(\w+) on which Kazakhstan never refuses again on its own \((\d+) and (\d+)\) "
-              r"Russia halts once\.")
+    from alignsim.demo.world import CONTROL_BY_KEY
+
+    m = claim(r"That is one draw: over seeds (\d+) to (\d+) at ([0-9.]+) the axis crosses zero on "
+              r"(\w+) of them \(((?:\d+, )*\d+ and \d+)\) and ends 2027 between ([−\-0-9.]+) and "
+              r"([−\-0-9.]+), so coercion can tip Kazakhstan where no fund on the page does "
+              r"\(Exercise 2\)\. On all (\w+) Russia's first own halt comes in (\w+) or (\w+) "
+              r"(\d{4}), the month after a promise not to help anyone around the sanctions — on "
+              r"(\w+) of them the record's promise of (\w+) (\d{4})\.")
     assert number(m[3]) == appetite_slider().hi
     seeds = range(int(m[1]), int(m[2]) + 1)
+    assert len(seeds) == WORDS[m[8]]
     runs = {s: run("history", s, coercion_appetite=number(m[3])) for s in seeds}
     crossed = [s for s, tr in runs.items() if crossing(tr) is not None]
-    assert crossed == [int(m[5]), int(m[6])] and len(crossed) == WORDS[m[4]], crossed
+    named = [int(x) for x in re.split(r", | and ", m[5])]
+    assert crossed == named and len(crossed) == WORDS[m[4]], crossed
     ends = [axis(tr)[-1] for tr in runs.values()]
-    assert same(min(ends), m[7]) and same(max(ends), m[8]), ends
-    quiet = [s for s, tr in runs.items() if not free(tr, "kazakhstan", "recognition_refusal")]
-    assert quiet == [int(m[10]), int(m[11])] and len(quiet) == WORDS[m[9]], quiet
-    assert all(len(free(runs[s], "russia", "pipeline_halt")) == 1 for s in quiet)
+    assert same(min(ends), m[6]) and same(max(ends), m[7]), ends
+    # no fund on the page tips: the Turkic funds at the top of their sliders, either scenario
+    hi = CONTROL_BY_KEY["fund_tr_bn"].hi
+    for scenario in ("history", "baseline"):
+        assert crossing(run(scenario, **funds(hi))) is None, scenario
+    # the first own halt: early 2022, answering a promise, mostly the record's
+    months = {month_of(m[9], m[11]), month_of(m[10], m[11])}
+    record = month_of(m[13], m[14])
+    answers = []
+    for s, tr in runs.items():
+        first = free(tr, "russia", "pipeline_halt")[0]
+        assert first in months, (s, first)
+        assert previous(tr, first) in kazakh_moves(tr, "sanctions_compliance"), (s, first)
+        answers.append(previous(tr, first))
+    assert scheduled(runs[seeds[0]], "kazakhstan", record) == "sanctions_compliance"
+    assert answers.count(record) == WORDS[m[12]], answers
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -568,19 +721,27 @@ def test_exercise_2_other_funds_go_to_their_own_spheres() -> None:
 
 # --------------------------------------------------------------------------- exercise 3
 def test_exercise_3_kazakhstans_own_moves_in_2022() -> None:
+    from alignsim.demo.app import month_html
+
     m = claim(r"on the default seed it pays balancing visits in (\w+), (\w+) and (\w+) 2022 "
-              r"\(the articles date the visit to Moscow, then Paris, to November, 004\), "
-              r"promises no sanctions circumvention in (\w+), a month before the scheduled event, "
-              r"and offers neutral mediation in (\w+), (\w+) and (\w+) 2022, a stance the "
-              r"articles describe only after the December 2024 airliner crash \(000\)")
+              r"\(the articles date the visit to Moscow, then Paris, to (\w+), 004, where the "
+              r"scenario schedules it\), promises no sanctions circumvention in (\w+), a month "
+              r"before its scheduled promise, and offers neutral mediation in (\w+) and (\w+) "
+              r"2022, a stance the articles describe only after the December 2024 airliner crash "
+              r"\(000\), which the scenario schedules in (\w+) (\d{4})")
     tr = run("history")
 
     def in_2022(action: str) -> list[str]:
         return [d for d in free(tr, "kazakhstan", action) if d.startswith("2022-")]
 
     assert in_2022("balancing_visit") == [month_of(x, "2022") for x in m.groups()[:3]]
-    assert in_2022("sanctions_compliance") == [month_of(m[4], "2022")]
-    assert in_2022("neutral_mediation") == [month_of(x, "2022") for x in m.groups()[4:7]]
+    assert scheduled(tr, "kazakhstan", month_of(m[4], "2022")) == "balancing_visit"
+    promise = month_of(m[5], "2022")
+    assert in_2022("sanctions_compliance") == [promise]
+    assert scheduled(tr, "kazakhstan", next_month(tr, promise)) == "sanctions_compliance"
+    assert in_2022("neutral_mediation") == [month_of(x, "2022") for x in m.groups()[5:7]]
+    assert scheduled(tr, "kazakhstan", month_of(m[8], m[9])) == "neutral_mediation"
+    assert "neutral_mediation" not in {a for (d, _), a in forced_moves(tr).items() if d < m[9]}
     labels = tr.spec.action_labels
     for action, words in (("balancing_visit", "balancing visits"),
                           ("sanctions_compliance", "no sanctions circumvention"),
@@ -588,9 +749,15 @@ def test_exercise_3_kazakhstans_own_moves_in_2022() -> None:
         assert labels[tr.spec.actions.index(action)] == words
     cfg, _ = flat_world({"scenario_name": "history"})
     events = {e.name: str(e.date) for e in cfg.scenario.events}
-    assert events["No sanctions circumvention"] == "2022-03"  # a month after February
     assert events["Airliner shoot-down"] == "2024-12"
-    assert events["BTC agreement, Moscow then Paris"] == "2022-11"
+    # the log shows the event and, marked "(scheduled)", the move that carries it out
+    claim(r'reading each scheduled event \(the dashed lines, the "Event:" lines in the log, and '
+          r'the moves marked "\(scheduled\)" that carry them out\)')
+    t = month_index(tr, next_month(tr, promise))
+    html = month_html(page(t + 1, scenario_name="history"), t)
+    assert "Event: <b>No sanctions circumvention</b>" in html
+    assert re.search(r"will not help anyone get around the sanctions\.\s*<i>\(scheduled\)</i>",
+                     html), html
 
 
 # ---------------------------------------------------------------------- things to notice
@@ -626,6 +793,7 @@ def test_every_path_the_plan_names_exists() -> None:
         assert (ROOT / path).exists(), path
 
 
+@cache
 def page_turned(scenario: str, date: str, **changes: float):
     """The page's world, with ``changes`` made when it shows ``date``, run to the end."""
     from alignsim.demo.world import SeminarModel
@@ -649,43 +817,66 @@ def test_turning_coercion_up_mid_run_in_history() -> None:
     m = claim(r"Turn Russia's coercion up mid-run, as the page's Info panel suggests, and watch "
               r"what follows the ★\. In `history` at the other defaults, set it to ([0-9.]+) when "
               r"the page shows any month from (\d{4}-\d{2}) to (\d{4}-\d{2}): the first halt comes "
-              r"only in (\w+) (\d{4}), the month after Kazakhstan refuses recognition; the others "
-              r"in (\w+) (\d{4}) and (\w+) (\d{4}), and the axis ends 2027 at "
-              r"([−\-0-9.]+) against ([−\-0-9.]+), the same run as with ([0-9.]+) from the "
-              r"start\. The appetite only matters when there is defiance to punish\. Set it at "
-              r"(\d{4}-\d{2}) or (\d{4}-\d{2}) instead and you get the run at the top of the "
-              r"slider from Exercise 1\.")
+              r"only in (\w+) (\d{4}), the month after Kazakhstan promises not to help anyone "
+              r"around the sanctions; the others in (\w+) (\d{4}) and (\w+) (\d{4}), and the axis "
+              r"ends 2027 at ([−\-0-9.]+) against ([−\-0-9.]+)\. The appetite only matters when "
+              r"there is defiance to punish\. Set it at (\d{4}-\d{2}) or (\d{4}-\d{2}) instead and "
+              r"you get the run at the top of the slider from Exercise 1; set it between "
+              r"(\d{4}-\d{2}) and (\d{4}-\d{2}) and the first halt answers the (\w+) (\d{4}) "
+              r"refusal, and the axis ends 2027 at ([−\-0-9.]+), nearer zero than with ([0-9.]+) "
+              r"from the start\.")
     assert "Turn Russia's coercion up mid-run" in INFO_MD
     value, first, last = number(m[1]), m[2], m[3]
-    assert value == appetite_slider().hi
+    assert value == appetite_slider().hi == number(m[19])
     halts = [month_of(m[4], m[5]), month_of(m[6], m[7]), month_of(m[8], m[9])]
     default = run("history")
     assert same(axis(default)[-1], m[11])
-    same_run = axis(run("history", coercion_appetite=number(m[12])))
+    # the first own halt is the month after a promise (in the run without intervention)
+    assert previous(default, halts[0]) in free(default, "kazakhstan", "sanctions_compliance")
     for date in (first, last):
         model = page_turned("history", date, coercion_appetite=value)
         assert own_halts(model) == halts, (date, own_halts(model))
-        # the first own halt is the month after a refusal (in the run without intervention)
-        assert previous(default, halts[0]) in free(default, "kazakhstan", "recognition_refusal")
-        ax = model.series()["axis"]
-        assert same(ax[-1], m[10]), (date, ax[-1])
-        np.testing.assert_allclose(ax, same_run, atol=1e-12)
-    # the range is exact: one month later the run is another one
-    later = str(default.spec.start.plus(month_index(default, last) + 1))
-    assert own_halts(page_turned("history", later, coercion_appetite=value)) != halts
-    # set earlier, it is the run at the top of the slider (set from the start)
-    for date in (m[13], m[14]):
+        assert same(model.series()["axis"][-1], m[10]), date
+    np.testing.assert_allclose(page_turned("history", first, coercion_appetite=value).series()[
+        "axis"], page_turned("history", last, coercion_appetite=value).series()["axis"],
+        atol=1e-12)
+
+    def around(a: str, b: str) -> tuple[str, str]:
+        return previous(default, a), next_month(default, b)
+
+    # the range is exact: a month earlier or later the run is another one
+    for date in around(first, last):
+        assert own_halts(page_turned("history", date, coercion_appetite=value)) != halts, date
+    # set earlier, it is the run at the top of the slider (set from the start), and only then
+    for date in (m[12], m[13]):
         model = page_turned("history", date, coercion_appetite=value)
         np.testing.assert_allclose(model.series()["axis"], axis(top()), atol=1e-12)
-    assert str(default.spec.start.plus(month_index(default, m[14]) + 1)) == first
+    after = page_turned("history", next_month(default, m[13]), coercion_appetite=value)
+    assert not np.allclose(after.series()["axis"], axis(top()), atol=1e-9)
+    # set in between, the first halt answers the refusal, and the run ends nearer zero
+    refusal = month_of(m[16], m[17])
+    assert refusal in free(default, "kazakhstan", "recognition_refusal")
+    ends = []
+    for date in (m[14], m[15]):
+        model = page_turned("history", date, coercion_appetite=value)
+        assert own_halts(model)[0] == next_month(default, refusal), (date, own_halts(model))
+        ends.append(model.series()["axis"][-1])
+        assert same(ends[-1], m[18]) and abs(ends[-1]) < abs(axis(top())[-1]), date
+    assert ends[0] == pytest.approx(ends[1], abs=1e-12)
+    for date in around(m[14], m[15]):
+        ax = page_turned("history", date, coercion_appetite=value).series()["axis"][-1]
+        assert not same(ax, m[18]), date
 
 
 def test_turning_coercion_up_mid_run_in_baseline() -> None:
     m = claim(r"In `baseline`, set from (\d{4}-\d{2}) on, nothing follows at all: Kazakhstan does "
-              r"not refuse recognition again in that run\.")
+              r"not refuse recognition again in that run, and Russia lets its promises of (\w+) "
+              r"(\d{4}) and (\w+) (\d{4}) pass\.")
     default = run("baseline")
     refusals = free(default, "kazakhstan", "recognition_refusal")
     assert refusals and all(r < m[1] for r in refusals), refusals
+    promises = [p for p in free(default, "kazakhstan", "sanctions_compliance") if p >= m[1]]
+    assert promises == [month_of(m[2], m[3]), month_of(m[4], m[5])], promises
     top_value = appetite_slider().hi
     for date in (m[1], "2026-01"):
         model = page_turned("baseline", date, coercion_appetite=top_value)
