@@ -363,3 +363,22 @@ def test_a_plain_replicates_override_sets_a_points_replicates(tmp_path):
     assert rec["status"] == "failed"
     assert rec["error"] == ("replicates: 5 contradicts experiment.replicates=7; give the "
                             "replicate count once")
+
+
+def test_a_point_spelled_twice_is_counted_once(tmp_path):
+    """`punish=0` and `punish=0.0` are one point: the report reads its replicates once and says
+    which job repeated it (before, the two spellings were two keys and the rows counted twice)."""
+    from alignsim.sweeps.point import run_grid
+    from alignsim.sweeps.report import format_report
+
+    fixed = ["experiment.replicates=3", "months=40", "experiment.cpc_share=0.8"]
+    run_grid("pipeline_leverage", {"payoffs.actors.russia.punish": ["0", "0.0"]}, tmp_path,
+             overrides=fixed)
+    sweep = load_sweep(tmp_path)
+    assert len(sweep.results) == 3 and sweep.results["point_key"].nunique() == 1
+    assert sweep.results["replicate"].tolist() == [0, 1, 2]
+    assert sweep.repeats == ["1"]
+    text = format_report(sweep)
+    assert "1 of 1 points completed, 3 runs" in text
+    assert ("1 job(s) repeat a point another job ran (the same resolved values), counted "
+            "once: 1") in text

@@ -71,6 +71,9 @@ class Sweep:
     files: list[str] = field(default_factory=list)
     # per completed point (by point key): its point.json provenance record
     point_provenance: dict[int, dict] = field(default_factory=dict)
+    # jobs that ran a point another job had already run (the same resolved values, e.g.
+    # `punish=0.5` and `punish=.50`): read once, so their replicates are not counted twice
+    repeats: list[str] = field(default_factory=list)
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -117,6 +120,7 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
     experiment, question, heatmap = None, "", []
     elapsed = 0.0
     prov: dict[int, dict] = {}
+    repeats: list[str] = []
     for job in jobs:
         rel = str(job.relative_to(sweep_dir))
         rec = read_record(job / POINT_JSON)
@@ -131,6 +135,9 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
         if rec.get("status") != "completed":
             failures.append({"job": rel, "overrides": " ".join(rec.get("overrides", [])),
                              "error": rec.get("error", f"status {rec.get('status')!r}")})
+            continue
+        if int(rec["point_key"]) in prov:  # the same point again: its rows are already in
+            repeats.append(rel)
             continue
         try:
             frame = pd.read_parquet(job / POINT_PARQUET)
@@ -160,6 +167,7 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
         swept=swept, heatmap=heatmap[:2], results=results, trajectories=trajectories,
         failures=pd.DataFrame(failures, columns=["job", "overrides", "error"]),
         n_jobs=len(jobs), elapsed_s=elapsed, point_provenance=dict(sorted(prov.items())),
+        repeats=repeats,
     )
 
 
@@ -330,8 +338,12 @@ def format_report(sweep: Sweep) -> str:
     res = sweep.results
     n_points = res["point_key"].nunique() if not res.empty else 0
     lines = [f"alignsim-report: experiment '{sweep.experiment}' in {sweep.directory}: "
-             f"{n_points} of {sweep.n_jobs} points completed, {len(res)} runs, "
+             f"{n_points} of {sweep.n_jobs - len(sweep.repeats)} points completed, "
+             f"{len(res)} runs, "
              f"{len(sweep.failures)} failed or unfinished (jobs' own time {sweep.elapsed_s:.1f} s)"]
+    if sweep.repeats:
+        lines.append(f"  {len(sweep.repeats)} job(s) repeat a point another job ran (the same "
+                     f"resolved values), counted once: {', '.join(sweep.repeats)}")
     if not res.empty:
         lines.append(f"  swept: {', '.join(sweep.swept) or '(one point)'}; drift of the axis by "
                      f"the end: mean {res['drift_end'].mean():+.3f}, range of point means "
