@@ -67,6 +67,9 @@ BAD = {
     "unknown scenario": Case(("scenario=nosuch",), "scenario", "nosuch"),
     "unknown decision rule": Case(("policy.rule=nosuch",), "policy.rule",
                                   "unknown decision rule"),
+    # a single (not multirun) run of a preset point: its bad input exits 2 like the main job's
+    "bad preset knob": Case(("+experiment=pipeline_leverage", "experiment.streams=shared"),
+                            "experiment.streams", "allowed: common, independent"),
 }
 
 # Cases once wrong (see their tests), run here so that they need no process of their own.

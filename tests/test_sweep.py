@@ -297,7 +297,7 @@ def _rows(directory, streams: str):
 
     run_grid("pipeline_leverage", {"payoffs.actors.russia.punish": [0.0, 0.001]}, directory,
              overrides=["experiment.replicates=6", "months=18", "scenario=baseline",
-                        f"+experiment.streams={streams}"])
+                        f"experiment.streams={streams}"])
     return load_sweep(directory).results
 
 

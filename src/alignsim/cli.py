@@ -30,7 +30,14 @@ def task(cfg: DictConfig) -> object:
         if config.experiment is not None:
             from alignsim.sweeps.point import run_point
 
-            return run_point(config, cfg, out_dir)
+            single = HydraConfig.get().mode != RunMode.MULTIRUN
+            result = run_point(config, cfg, out_dir, log_failure=not single)
+            if result["status"] == "failed" and single:
+                # a single run of a preset point: bad input is exit status 2, as for the main job
+                print(f"alignsim: error: {result['error']}", file=sys.stderr)
+                discard_output_dir(out_dir)
+                sys.exit(2)
+            return result
         resolved = OmegaConf.to_container(cfg, resolve=True)
         summary = run_main_job(config, out_dir, resolved)
     except ConfigError as exc:

@@ -341,7 +341,7 @@ def is_complete(out_dir: Path, key: int, chash: str) -> bool:
 
 
 def run_point(config: Config, cfg: DictConfig, out_dir: Path,
-              overrides: list[str] | None = None) -> dict:
+              overrides: list[str] | None = None, log_failure: bool = True) -> dict:
     """Run one parameter point over the preset's replicates and record it in ``out_dir``.
 
     Never raises for a bad point (its error line goes to ``point.json``), so that one failure
@@ -393,12 +393,14 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         record["status"] = "failed"
         record["error"] = error_line(exc)
         record["error_type"] = type(exc).__name__
-        log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
+        if log_failure:  # a single run reports it itself, as one line (alignsim.cli)
+            log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
     record["elapsed_s"] = round(time.perf_counter() - t0, 3)
     write_json(record, out_dir / POINT_JSON)
     if record["status"] == "completed":
         log.info("point done in %.2f s: %s", record["elapsed_s"], " ".join(record["overrides"]))
-    return {"status": record["status"], "point_key": key}
+        return {"status": "completed", "point_key": key}
+    return {"status": record["status"], "point_key": key, "error": record["error"]}
 
 
 def record_failure(out_dir: Path, exc: BaseException,
