@@ -323,3 +323,19 @@ def test_other_value_errors_are_not_taken_for_a_flag_clash() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         errors.run_hydra_cli(task)
+
+
+def test_the_powers_catalogue_alone_needs_a_scenario_without_kazakhstans_forced_moves() -> None:
+    """`history` forces Kazakhstan's catalogue moves of the record, so `actions=leverage` (the
+    powers' catalogue without them) is refused in one line naming the move; with
+    `history_endogenous` or `baseline` it compiles."""
+    from alignsim.config import compose_config
+    from alignsim.kernel.spec import compile_spec
+
+    with pytest.raises(ConfigError) as err:
+        compile_spec(compose_config(["actions=leverage"]))
+    assert err.value.key == "scenario.events[2].forced.kazakhstan"
+    assert err.value.message.startswith("unknown action 'sanctions_compliance'; allowed: ")
+    for scenario in ("history_endogenous", "baseline"):
+        spec = compile_spec(compose_config(["actions=leverage", f"scenario={scenario}"]))
+        assert "sanctions_compliance" not in spec.actions

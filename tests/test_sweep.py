@@ -382,3 +382,44 @@ def test_a_point_spelled_twice_is_counted_once(tmp_path):
     assert "1 of 1 points completed, 3 runs" in text
     assert ("1 job(s) repeat a point another job ran (the same resolved values), counted "
             "once: 1") in text
+
+
+def test_jobs_that_share_only_a_key_are_all_kept(tmp_path):
+    """Keys leave out the replicate range and the seed: a point split over jobs by
+    experiment.first_replicate, or run at two seeds, is several runs, all reported."""
+    from alignsim.sweeps.point import run_grid
+
+    fixed = ["experiment.replicates=3", "months=40", "experiment.cpc_share=0.8"]
+    run_grid("pipeline_leverage", {"experiment.first_replicate": [0, 3]}, tmp_path / "split",
+             overrides=fixed)
+    split = load_sweep(tmp_path / "split")
+    assert split.repeats == [] and split.results["replicate"].tolist() == [0, 1, 2, 3, 4, 5]
+    run_grid("pipeline_leverage", {"seed": [1, 2]}, tmp_path / "seeds", overrides=fixed)
+    seeds = load_sweep(tmp_path / "seeds")
+    assert seeds.repeats == [] and len(seeds.results) == 6
+
+
+def test_grid_text_values_get_the_command_line_key():
+    """run_grid reads "0.8" as Hydra reads a command-line value, so a notebook's point has the
+    key of the same point in an `alignsim -m` sweep (experiment.cpc_share is an untyped node)."""
+    from omegaconf import OmegaConf
+
+    from alignsim.sweeps.point import command_line_value
+
+    over = ["experiment.cpc_share=0.8", "+experiment=pipeline_leverage"]
+    cli_key = point_key(over, compose_dictconfig(over))
+    base = compose_dictconfig(["+experiment=pipeline_leverage"])
+    for given in ("0.8", 0.8, "8e-1", ".8"):
+        cfg = base.copy()
+        OmegaConf.update(cfg, "experiment.cpc_share", command_line_value(given), merge=False)
+        assert point_key(over, cfg) == cli_key, given
+    assert command_line_value("[1,2]") == [1, 2] and command_line_value("abc") == "abc"
+
+
+def test_a_failed_point_gets_the_key_a_completed_one_would(tmp_path):
+    from alignsim.sweeps.point import record_failure
+
+    over = ["payoffs.actors.russia.punish=1", "+experiment=pipeline_leverage"]
+    cfg = compose_dictconfig(over)
+    rec = record_failure(tmp_path, ConfigError("x", "y"), overrides=over, cfg=cfg)
+    assert rec["point_key"] == point_key(over, cfg)

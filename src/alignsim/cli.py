@@ -48,7 +48,7 @@ def task(cfg: DictConfig) -> object:
             if cfg.get("experiment") is not None:
                 from alignsim.sweeps.point import record_failure
 
-                return record_failure(out_dir, exc)
+                return record_failure(out_dir, exc, cfg=cfg)
             discard_output_dir(out_dir)
             return None
         # exit here, inside the job: Hydra would add its own multi-line report otherwise

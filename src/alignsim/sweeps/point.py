@@ -150,23 +150,47 @@ def point_key(overrides: list[str], cfg: DictConfig | None = None) -> int:
     the resolved values, not on how an override was spelled (``0.50``, ``.5`` and ``5e-1`` are one
     point). Without it (a job whose config could not be composed) the override text is used.
     """
+    points = point_overrides(overrides)
     if cfg is None:
-        text = "\n".join(point_overrides(overrides))
+        text = "\n".join(o.lstrip("+") for o in points)
     else:
-        keys = sorted({split_override(o)[0] for o in point_overrides(overrides)})
-        text = "\n".join(f"{k}={_canonical(OmegaConf.select(cfg, k, default=None))}"
-                         for k in keys)
+        text = "\n".join(_resolved(cfg, o) for o in sorted(points, key=_sort_key))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
+def _sort_key(override: str) -> str:
+    return split_override(override)[0]
+
+
+def _resolved(cfg: DictConfig, override: str) -> str:
+    """``key=<canonical value>`` read back from the composed config; the override's own text
+    (``+``/``~`` dropped) where the config has no value there (a deleted key, a group that fills
+    another node) or it cannot be resolved, so that no two different points share ``null``."""
+    key = split_override(override)[0]
+    try:
+        value = OmegaConf.select(cfg, key, default=None)
+        if isinstance(value, DictConfig | ListConfig):
+            value = OmegaConf.to_container(value, resolve=True)
+    except Exception:  # an interpolation that does not resolve: keep the spelling
+        value = None
+    if value is None:
+        return override.lstrip("+~")
+    return f"{key}={_canonical(value)}"
+
+
 def _canonical(value: Any) -> str:
-    """A spelling-free text of a config value: containers resolved, JSON with sorted keys, floats
-    by their shortest repr (an int that means a float, ``1``, is the float ``1.0``)."""
-    if isinstance(value, DictConfig | ListConfig):
-        value = OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    """A spelling-free text of a config value: JSON with sorted keys, numbers as floats by their
+    shortest repr (an int that means a float, ``1``, is ``1.0``), at every depth."""
+    def norm(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [norm(x) for x in v]
+        if isinstance(v, int) and not isinstance(v, bool):
+            return float(v)
+        return v
+
+    return json.dumps(norm(value), sort_keys=True, default=str)
 
 
 def point_params(overrides: list[str], cfg: DictConfig, labels: dict[str, str]) -> dict[str, Any]:
@@ -331,12 +355,13 @@ def read_record(path: Path) -> dict | None:
         return None
 
 
-def is_complete(out_dir: Path, key: int, chash: str) -> bool:
+def is_complete(out_dir: Path, key: int, chash: str, streams: str = "common") -> bool:
     """Whether ``out_dir`` already holds this very point, completed (resume)."""
     rec = read_record(out_dir / POINT_JSON)
     return bool(
         rec and rec.get("status") == "completed" and rec.get("point_key") == key
         and rec.get("config_hash") == chash and (out_dir / POINT_PARQUET).is_file()
+        and rec.get("streams", "independent") == streams  # before 0.3.0: a stream per point
     )
 
 
@@ -364,7 +389,8 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         "seed": int(config.seed),
         "provenance": prov,
     }
-    if is_complete(out_dir, key, chash):
+    raw = config.experiment if isinstance(config.experiment, dict) else {}
+    if is_complete(out_dir, key, chash, str(raw.get("streams", "common"))):
         log.info("skipped %s: already completed (%s)", out_dir, " ".join(record["overrides"]))
         return {"status": "skipped", "point_key": key}
     for name in (POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET):
@@ -404,13 +430,13 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
 
 
 def record_failure(out_dir: Path, exc: BaseException,
-                   overrides: list[str] | None = None) -> dict:
+                   overrides: list[str] | None = None, cfg: DictConfig | None = None) -> dict:
     """Record a job whose config could not even be read (bad input to one point of a sweep).
 
     Written like any failed point, so the report names it and a re-run retries it.
     """
     overrides = job_overrides() if overrides is None else list(overrides)
-    key = point_key(overrides)
+    key = point_key(overrides, cfg)  # the composed config, where there is one: the same key
     record = {
         "alignsim_version": __version__,
         "experiment": None,
@@ -425,6 +451,16 @@ def record_failure(out_dir: Path, exc: BaseException,
     write_json(record, Path(out_dir) / POINT_JSON)
     log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
     return {"status": "failed", "point_key": key}
+
+
+def command_line_value(value: Any) -> Any:
+    """``value`` as Hydra reads it on the command line if it is text (``"8e-1"`` -> 0.8, ``"[1,2]"``
+    -> a list), else unchanged."""
+    if not isinstance(value, str):
+        return value
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_override(f"x={value}").value()
 
 
 def run_grid(experiment: str, grid: dict[str, list], directory: Path | str,
@@ -447,6 +483,9 @@ def run_grid(experiment: str, grid: dict[str, list], directory: Path | str,
     base = compose_dictconfig(fixed)
     keys = list(grid)
     for num, values in enumerate(itertools.product(*(grid[k] for k in keys))):
+        # a value given as text is read as Hydra reads a command-line value ("0.8" is 0.8), so the
+        # point has the key it would have in an `alignsim -m` sweep
+        values = [command_line_value(v) for v in values]
         point = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
         cfg = copy.deepcopy(base)
         for k, v in zip(keys, values, strict=True):

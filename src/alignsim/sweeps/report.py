@@ -121,6 +121,7 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
     elapsed = 0.0
     prov: dict[int, dict] = {}
     repeats: list[str] = []
+    seen: set[tuple[int, str | None]] = set()  # (point key, config hash) of the points read
     for job in jobs:
         rel = str(job.relative_to(sweep_dir))
         rec = read_record(job / POINT_JSON)
@@ -136,9 +137,14 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
             failures.append({"job": rel, "overrides": " ".join(rec.get("overrides", [])),
                              "error": rec.get("error", f"status {rec.get('status')!r}")})
             continue
-        if int(rec["point_key"]) in prov:  # the same point again: its rows are already in
+        # the same point with the same config again (e.g. `punish=0.5` and `punish=.50`): its rows
+        # are already in. A job that shares only the key (another seed, months, replicate range:
+        # keys leave those out) is a different run and is kept.
+        ident = (int(rec["point_key"]), rec.get("config_hash"))
+        if ident in seen:
             repeats.append(rel)
             continue
+        seen.add(ident)
         try:
             frame = pd.read_parquet(job / POINT_PARQUET)
         except (OSError, ValueError) as exc:
