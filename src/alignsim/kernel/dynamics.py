@@ -157,7 +157,12 @@ def expected_effects(spec: Spec, beliefs: np.ndarray) -> np.ndarray:
 
 def transition(state: State, delta: np.ndarray, spec: Spec) -> State:
     """One month: apply the actions' and events' effects ``delta (R, D)``, then let the world
-    respond (halts bite, threat is learned, capacity arrives, shares and alignment move)."""
+    respond (halts bite, threat is learned, capacity arrives, shares and alignment move).
+
+    The actors' memory of their own recent moves (``usage``, attention costs) is carried over
+    unchanged: effects do not say who played what, so only :func:`step_payoffs`, which knows the
+    joint action, moves it on (``remember_uses``). The look-ahead relies on this: a candidate's
+    month is priced at the uses remembered before it."""
     return advance(state, delta, spec)[0]
 
 
