@@ -25,6 +25,10 @@ _BAD_JOBS: list[str] = []  # bad-input jobs of this process's multirun (basic la
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
 def task(cfg: DictConfig) -> object:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.get("batch") is not None:  # a job of the batched sweeper: many points in-process
+        from alignsim.sweeps.batched import run_batch
+
+        return run_batch(cfg, int(cfg.batch), Path(HydraConfig.get().sweep.dir))
     try:
         config = to_config(cfg)
         if config.experiment is not None:

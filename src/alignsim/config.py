@@ -60,7 +60,8 @@ def register() -> None:
 
 
 # Top-level keys that tools add with ``+key=...`` beside the model's own schema.
-TOOL_KEYS = frozenset({"experiment", "validation", "sensitivity", "calibration", "date", "out"})
+TOOL_KEYS = frozenset({"experiment", "validation", "sensitivity", "calibration", "date", "out",
+                       "batch"})  # batch: set by the batched sweeper (alignsim.sweeps.batched)
 
 
 def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:

@@ -23,18 +23,21 @@ FAILED_POINTS: list[str] = []
 class SweepReport(Callback):
     """Build ``results.parquet``, ``failures.csv`` and the figures at the end of a sweep.
 
-    Does nothing for multiruns that are not experiments (no top-level ``experiment`` key).
+    Every sweep of the batched sweeper is reported (it leaves ``manifest.json``); under another
+    sweeper, only experiment sweeps (a top-level ``experiment`` key) are.
     """
 
     def __init__(self, figures: bool = True) -> None:
         self.figures = figures
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if OmegaConf.select(config, "experiment", default=None) is None:
-            return
+        from alignsim.sweeps.batched import MANIFEST
         from alignsim.sweeps.report import ReportError, build_report, format_report
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        if (OmegaConf.select(config, "experiment", default=None) is None
+                and not (sweep_dir / MANIFEST).is_file()):
+            return
         try:
             sweep = build_report(sweep_dir, figures=self.figures)
         except ReportError as exc:

@@ -65,7 +65,7 @@ TRAJECTORY_PARQUET = "trajectory.parquet"
 # progress switches, and the choice of the experiment itself (common random numbers across
 # presets that share a point).
 NOT_POINT_KEYS = frozenset({
-    "seed", "replicates", "months", "progress", "experiment",
+    "seed", "replicates", "months", "progress", "experiment", "batch",
     "experiment.replicates", "experiment.first_replicate",
 })
 NOT_POINT_PREFIXES = ("hydra", "output.")
@@ -89,10 +89,13 @@ class Experiment:
     labels: dict[str, str] = field(default_factory=dict)
     heatmap: tuple[str, ...] = ()
     streams: str = "common"  # "common": replicate r of every point on one stream; "independent"
+    design: dict[str, Any] | None = None  # a sampled design (alignsim.sweeps.design), if any
+    conditions: dict[str, str] = field(default_factory=dict)  # alignsim-discover's defaults
     extra: dict[str, Any] = field(default_factory=dict)
 
     FIELDS = ("name", "question", "replicates", "first_replicate", "cpc_share", "balance_route",
-              "rift", "rift_event", "rift_pair", "window", "labels", "heatmap", "streams")
+              "rift", "rift_event", "rift_pair", "window", "labels", "heatmap", "streams",
+              "design", "conditions")
     STREAMS = ("common", "independent")
 
     def stream_key(self, point: int) -> tuple[int, ...]:
@@ -119,6 +122,11 @@ class Experiment:
         if streams not in cls.STREAMS:
             raise ConfigError("experiment.streams",
                               f"unknown value {streams!r}; allowed: {', '.join(cls.STREAMS)}")
+        if known.get("design") is not None:  # the design's parameters get its short labels
+            from alignsim.sweeps.design import Design
+
+            known["labels"] = {**Design.from_mapping(known["design"]).labels,
+                               **(known.get("labels") or {})}
         for k in ("rift_pair", "heatmap"):
             if k in known and known[k] is not None:
                 known[k] = tuple(known[k])

@@ -37,6 +37,8 @@ from alignsim.kernel.calendar import month_first_day
 from alignsim.results import atomic_write, canonical_json, provenance, write_parquet
 from alignsim.sweeps.point import POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET, read_record
 
+MANIFEST = "manifest.json"  # alignsim.sweeps.batched.MANIFEST (not imported: that loads Hydra)
+
 RESULTS = "results.parquet"
 TRAJECTORIES = "trajectories.parquet"
 POINTS = "points.csv"
@@ -77,10 +79,18 @@ class Sweep:
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Job folders: those holding a ``point.json`` or Hydra's ``.hydra/`` record."""
+    """Point folders: those holding a ``point.json`` or Hydra's ``.hydra/`` record, and those the
+    batched sweeper's ``manifest.json`` lists (its jobs' own folders, ``batches/*``, hold no
+    point)."""
+    from alignsim.sweeps.batched import BATCHES_DIR, read_manifest
+
     found = {p.parent for p in sweep_dir.rglob(POINT_JSON)}
     found |= {p.parent.parent for p in sweep_dir.rglob(".hydra/overrides.yaml")}
-    found.discard(sweep_dir)
+    manifest = read_manifest(sweep_dir)
+    if manifest is not None:
+        found |= {sweep_dir / p["dir"] for p in manifest.get("points", [])}
+    found = {p for p in found if p != sweep_dir
+             and p.relative_to(sweep_dir).parts[0] != BATCHES_DIR}
 
     def order(p: Path) -> tuple:
         rel = p.relative_to(sweep_dir).parts
@@ -90,9 +100,16 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 
 
 def hydra_overrides(job: Path) -> list[str]:
-    """A job's overrides from Hydra's record (for jobs that died before writing point.json)."""
+    """A job's overrides from Hydra's record, or from the batched sweeper's manifest (for points
+    that died before writing point.json)."""
     path = job / ".hydra" / "overrides.yaml"
     if not path.is_file():
+        from alignsim.sweeps.batched import read_manifest
+
+        manifest = read_manifest(job.parent) or {}
+        for p in manifest.get("points", []):
+            if p.get("dir") == job.name:
+                return list(p.get("overrides", []))
         return []
     from omegaconf import OmegaConf
 
@@ -113,7 +130,7 @@ def load_sweep(sweep_dir: Path | str) -> Sweep:
     if not sweep_dir.is_dir():
         raise ReportError("DIR", f"no such folder: {sweep_dir}")
     jobs = job_dirs(sweep_dir)
-    if not any((j / POINT_JSON).is_file() for j in jobs):
+    if not any((j / POINT_JSON).is_file() for j in jobs) and not (sweep_dir / MANIFEST).is_file():
         raise ReportError("DIR", f"no experiment job (*/{POINT_JSON}) under {sweep_dir}")
     frames, trajs, failures = [], [], []
     params: set[str] = set()
@@ -232,8 +249,49 @@ def _plt():
     return theme("paper")
 
 
+MAX_LEVELS = 12  # a parameter with more values than this was sampled (a design): it is binned
+BINS = 8  # quantile bins of a sampled parameter in the figures
+
+
+def is_sampled(res: pd.DataFrame, p: str) -> bool:
+    return pd.api.types.is_numeric_dtype(res[p]) and res[p].nunique() > MAX_LEVELS
+
+
+def levels(res: pd.DataFrame, p: str) -> pd.Series:
+    """``p`` as the figures show it: its values on a grid, the midpoints of ``BINS`` quantile
+    bins when it was sampled (thousands of distinct values would make one point each)."""
+    if not is_sampled(res, p):
+        return res[p]
+    bins = pd.qcut(res[p], BINS, duplicates="drop")
+    return bins.map(lambda b: float(f"{b.mid:.4g}")).astype(float)
+
+
+def partner(sweep: Sweep, p: str) -> str | None:
+    """The parameter drawn as one line per value beside ``p`` (grids only): the other heatmap
+    parameter, else the first other swept one with a handful of values."""
+    res = sweep.results
+    others = [q for q in (*sweep.heatmap, *sweep.swept) if q != p and not is_sampled(res, q)]
+    return others[0] if others and not is_sampled(res, p) else None
+
+
+def caption(sweep: Sweep, p: str, hue: str | None) -> str:
+    """What a panel averaged over (the interaction it can and cannot show)."""
+    rest = [q for q in sweep.swept if q not in (p, hue)]
+    over = f"{len(rest)} other parameter(s)" if len(rest) > 2 else ", ".join(rest)
+    head = (f"{BINS} quantile bins" if is_sampled(sweep.results, p) else
+            f"one line per {hue}" if hue else "")
+    tail = f"mean over {over} and replicates" if rest else "mean over replicates"
+    return "; ".join(x for x in (head, tail) if x)
+
+
 def drift_figure(sweep: Sweep):
-    """Drift of the axis against each swept parameter, mean with a 95 % bootstrap band."""
+    """Drift of the axis against each swept parameter, mean with a 95 % bootstrap band.
+
+    Why one line per value of a second parameter: pooled over the other parameters, an effect
+    that lives in one corner of a grid shows as a main effect; the lines show where it lives.
+    Sampled parameters are binned (their other parameters are spread evenly by the design, so a
+    binned line is the parameter's main effect). Each panel's caption says what it averaged over.
+    """
     plt, sns = _plt()
     res = sweep.results
     outcomes = [("drift_end", "drift of the axis by the end")]
@@ -241,15 +299,26 @@ def drift_figure(sweep: Sweep):
         outcomes += [("window_drift", "axis change in the window"),
                      ("window_neutrality_change", "neutrality change in the window")]
     params = sweep.swept or sweep.params[:1]
-    fig, axes = plt.subplots(len(outcomes), max(len(params), 1), squeeze=False,
-                             figsize=(3.6 * max(len(params), 1), 3.0 * len(outcomes)))
+    ncol = max(min(len(params), 4), 1)
+    rows_per = -(-max(len(params), 1) // ncol)
+    fig, axes = plt.subplots(len(outcomes) * rows_per, ncol, squeeze=False,
+                             figsize=(3.9 * ncol, 3.2 * len(outcomes) * rows_per))
+    for ax in axes.flat:
+        ax.set_visible(False)
     for i, (col, label) in enumerate(outcomes):
         for j, p in enumerate(params):
-            ax = axes[i][j]
-            sns.lineplot(data=res, x=p, y=col, errorbar=("ci", 95), n_boot=300, seed=0,
-                         marker="o", ax=ax)
+            ax = axes[i * rows_per + j // ncol][j % ncol]
+            ax.set_visible(True)
+            hue = partner(sweep, p) if p in res.columns else None
+            data = res.assign(**{p: levels(res, p)}) if p in res.columns else res
+            sns.lineplot(data=data, x=p, y=col, hue=hue, errorbar=("ci", 95), n_boot=300,
+                         seed=0, marker="o", ax=ax, palette="viridis" if hue else None)
             ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
-            ax.set_ylabel(label if j == 0 else "")
+            ax.set_ylabel(label if j % ncol == 0 else "")
+            if p in res.columns:
+                ax.set_title(caption(sweep, p, hue), fontsize=7)
+            if hue:
+                ax.legend(title=hue, fontsize=6, title_fontsize=6)
     fig.suptitle(f"{sweep.experiment}: Russian–Turkic axis (> 0 leans Turkic), mean and 95 % CI "
                  f"over {len(res)} runs", fontsize=9)
     fig.tight_layout()
@@ -265,21 +334,25 @@ def leader_heatmap_figure(sweep: Sweep):
         x, y = sweep.heatmap[:2]
         fig, axes = plt.subplots(1, len(spheres), figsize=(3.4 * len(spheres), 3.2),
                                  squeeze=False)
+        binned = res.assign(**{x: levels(res, x), y: levels(res, y)})
         for ax, s in zip(axes[0], spheres, strict=True):
-            grid = (res.assign(lead=(res["leader_end"] == s).astype(float))
+            grid = (binned.assign(lead=(res["leader_end"] == s).astype(float))
                     .pivot_table(index=y, columns=x, values="lead", aggfunc="mean"))
             sns.heatmap(grid.sort_index(ascending=False), vmin=0, vmax=1, cmap="mako",
                         annot=grid.size <= 36, fmt=".2f", cbar=ax is axes[0][-1], ax=ax)
             ax.set_title(f"P({s} leads at the end)")
     else:
         p = (sweep.swept or sweep.params or ["point_key"])[0]
-        grid = pd.DataFrame({s: (res["leader_end"] == s).groupby(res[p]).mean()
+        grid = pd.DataFrame({s: (res["leader_end"] == s).groupby(levels(res, p)).mean()
                              for s in spheres}).T
         fig, ax = plt.subplots(figsize=(4 + 0.4 * grid.shape[1], 3))
         sns.heatmap(grid, vmin=0, vmax=1, cmap="mako", annot=grid.size <= 60, fmt=".2f", ax=ax)
         ax.set_title("P(sphere leads at the end)")
+    sampled = [p for p in sweep.heatmap if p in res.columns and is_sampled(res, p)]
     fig.suptitle(f"{sweep.experiment}: leading sphere at the end (share of replicates, "
-                 f"other parameters pooled)", fontsize=9)
+                 f"other parameters pooled"
+                 + (f"; {', '.join(sampled)} in {BINS} quantile bins" if sampled else "") + ")",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,213 @@
+"""Hydra sweeps that batch: many parameter points in each Hydra job.
+
+Why: a Hydra job costs about a second here before the model runs (the launcher composes and sets
+up every job, and the basic sweeper composes each one once more to check it), while the points of
+a sweep differ in a few values only. The ``batched`` sweeper (the default:
+``conf/hydra/sweeper/batched.yaml``) expands a sweep exactly as Hydra's basic sweeper does -- the
+cartesian product of every ``key=a,b,c``, the first key varying slowest, then the points of a
+preset's sampled ``design:`` (:mod:`alignsim.sweeps.design`) -- and hands the points to
+``hydra.sweeper.batches`` jobs (default: the launcher's workers; 1 for the basic launcher).
+
+Each job composes its config once, then, for each of its points, applies the point's overrides
+in-process with Hydra's own override rules (a point that changes a config group, such as
+``policy=logit,foresight``, is composed afresh, once per distinct group choice), checks it with
+the same schema, and runs it as one point of the sweep in ``<sweep dir>/<point number>/`` --
+the same files, resume and failure isolation as a one-point job (:func:`run_point`): a bad point
+is recorded and named, the others go on. Which job ran a point never changes its result (its
+replicates' streams depend on the seed, the replicate and, with independent streams, the point's
+resolved values only), so the tables are byte-identical whatever the launcher or batch count.
+
+A plain multirun (no ``+experiment``) is a sweep too: each point is run as the main job's
+scenario over ``replicates`` replicates and recorded as a point (summaries and monthly bands,
+not the full trajectory), so every multirun ends with ``results.parquet``, ``points.csv`` and
+figures. ``manifest.json`` in the sweep folder lists every point and its folder, so the report
+can name the points that never ran (a batch killed midway).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from alignsim.kernel.spec import ConfigError
+from alignsim.results import write_json
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+BATCH_KEY = "batch"  # the top-level key (``+batch=N``) that tells a job which points are its own
+BATCHES_DIR = "batches"  # the jobs' own Hydra folders (logs, .hydra), apart from the points'
+
+
+# --------------------------------------------------------------------------- the sweep
+def launcher_workers(config: DictConfig) -> int:
+    """How many jobs the configured launcher runs at once (the default batch count)."""
+    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "")
+    if target.endswith("BasicLauncher"):
+        return 1
+    n = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if isinstance(n, int) and n > 0:
+        return n
+    return os.cpu_count() or 1
+
+
+def batch_count(batches: Any, config: DictConfig, points: int) -> int:
+    """The number of jobs: ``hydra.sweeper.batches`` or the launcher's workers, at most one per
+    point."""
+    if batches is None:
+        batches = launcher_workers(config)
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+        raise ConfigError("hydra.sweeper.batches",
+                          f"must be an integer >= 1 or null (the launcher's workers), "
+                          f"got {batches!r}")
+    return max(1, min(batches, points))
+
+
+def expand(lists: list[list[str]], design: list[list[str]]) -> list[list[str]]:
+    """The points: the cartesian product of the swept lists (first key slowest), each combined
+    with every point of the sampled design (if any)."""
+    import itertools
+
+    grid = [list(p) for p in itertools.product(*lists)]
+    if not design:
+        return grid
+    return [[*g, *d] for g in grid for d in design]
+
+
+def write_manifest(sweep_dir: Path, fixed: list[str], points: list[list[str]],
+                   groups: set[str], batches: int) -> None:
+    """``manifest.json``: every point, its overrides, its folder and its batch (round robin, so
+    that a slow corner of a grid is shared by every job)."""
+    rows = []
+    for num, point in enumerate(points):
+        keys = [p.split("=", 1)[0] for p in point]
+        rows.append({
+            "num": num, "dir": str(num), "batch": num % batches,
+            "overrides": [*fixed, *point],
+            "groups": [p for p, k in zip(point, keys, strict=True) if k in groups],
+            "values": [p for p, k in zip(point, keys, strict=True) if k not in groups],
+        })
+    write_json({"fixed": fixed, "batches": batches, "points": rows}, sweep_dir / MANIFEST)
+
+
+def read_manifest(sweep_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(sweep_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def plan_sweep(parsed: list, is_group, config: DictConfig, batches: Any
+               ) -> tuple[list[str], list[list[str]], set[str], int]:
+    """Split parsed overrides into the fixed ones and the points (grid x design), and choose the
+    batch count: ``(fixed, points, swept group keys, batches)``."""
+    from alignsim.sweeps.design import design_points
+
+    # one entry per key, the last given winning (a preset's hydra.sweeper.params come first, the
+    # command line after), in the order keys first appear: Hydra's basic sweeper does the same
+    entries: dict[str, list[str]] = {}
+    groups: set[str] = set()
+    for o in parsed:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            if not o.is_discrete_sweep():
+                raise ConfigError(key, "only lists (a,b,c), choice() and range() can be swept "
+                                  "here; give ranges to a preset's experiment.design block")
+            entries[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+            if is_group(o.key_or_group) or o.package is not None:
+                groups.add(key)
+        else:
+            entries[key] = [f"{key}={o.get_value_element_as_str()}"]
+            groups.discard(key)
+    fixed = [v[0] for v in entries.values() if len(v) == 1]
+    lists = [v for v in entries.values() if len(v) > 1]
+    design = design_points(config)
+    if design:
+        given = {o.get_key_element().lstrip("+~") for o in parsed}
+        clash = sorted(given & {d.split("=", 1)[0] for d in design[0]})
+        if clash:
+            raise ConfigError(clash[0], "is sampled by the preset's experiment.design: "
+                              "give it there, not on the command line")
+    points = expand(lists, design)
+    return fixed, points, groups, batch_count(batches, config, len(points))
+
+
+# ------------------------------------------------------------------------- one batch job
+def compose_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], values: list[str],
+                  cache: dict[tuple[str, ...], DictConfig]) -> DictConfig:
+    """The point's config: the job's own config (or, for a point that chooses config groups, the
+    config composed with them, once per distinct choice) with the point's values applied by
+    Hydra's own override rules (``key=v`` must exist, ``+key=v`` must not, ``++`` either)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    key = tuple(groups)
+    if key not in cache:
+        if groups:
+            from hydra import compose
+
+            cache[key] = compose("config", overrides=[*fixed, *groups])
+        else:
+            cache[key] = job_cfg  # the job's own config (Hydra gives the task no hydra node)
+    cfg = copy.deepcopy(cache[key])
+    with open_dict(cfg):
+        cfg.pop(BATCH_KEY, None)
+    parsed = OverridesParser.create().parse_overrides(values)
+    ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)  # Hydra's rules (pinned < 1.4)
+    return cfg
+
+
+def default_experiment(cfg: DictConfig) -> None:
+    """Make a point of a plain multirun a point of a sweep named ``sweep``: the main job's
+    scenario over ``replicates`` replicates, on common random numbers."""
+    if OmegaConf.select(cfg, "experiment", default=None) is None:
+        with open_dict(cfg):
+            cfg.experiment = {"name": "sweep", "replicates": int(cfg.replicates),
+                              "streams": "common"}
+
+
+def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
+    """Run the points of ``manifest.json`` assigned to ``batch`` (in this process, in order).
+
+    Never raises for a bad point: each failure is recorded in the point's folder and logged.
+    """
+    from alignsim.config import to_config
+    from alignsim.errors import error_line
+    from alignsim.sweeps.point import record_failure, run_point
+
+    manifest = read_manifest(sweep_dir)
+    if manifest is None:
+        raise ConfigError(BATCH_KEY, f"no {MANIFEST} in {sweep_dir}: +batch is set by the "
+                          "batched sweeper, not by hand")
+    mine = [p for p in manifest["points"] if p["batch"] == batch]
+    cache: dict[tuple[str, ...], DictConfig] = {}
+    counts = {"completed": 0, "skipped": 0, "failed": 0}
+    t0 = time.perf_counter()
+    for p in mine:
+        out = sweep_dir / p["dir"]
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            cfg = compose_point(job_cfg, manifest["fixed"], p["groups"], p["values"], cache)
+            default_experiment(cfg)
+            config = to_config(cfg)
+        except Exception as exc:
+            record_failure(out, exc, overrides=p["overrides"])
+            counts["failed"] += 1
+            log.debug("point %s: %s", p["num"], error_line(exc))
+            continue
+        status = run_point(config, cfg, out, overrides=p["overrides"])["status"]
+        counts[status] = counts.get(status, 0) + 1
+    words = {"completed": "run", "skipped": "already done", "failed": "failed"}
+    log.info("batch %d: %d points in %.2f s (%s)", batch, len(mine), time.perf_counter() - t0,
+             ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v))
+    return {"batch": batch, "points": len(mine), **counts}
+
+
+__all__ = ["batch_count", "compose_point", "expand", "run_batch", "write_manifest"]
