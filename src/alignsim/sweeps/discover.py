@@ -175,7 +175,9 @@ def run_prim(c: Cases, *, boxes: int = 1, min_density: float = 0.8, peel_alpha: 
     import logging
 
     logging.getLogger("EMA").setLevel(logging.WARNING)
-    alg = prim.Prim(c.x, c.y, peel_alpha=peel_alpha, mass_min=mass_min)
+    with warnings.catch_warnings():  # its own pandas deprecations, not ours to act on
+        warnings.simplefilter("ignore")
+        alg = prim.Prim(c.x, c.y, peel_alpha=peel_alpha, mass_min=mass_min)
     tables, trajs, found = [], [], []
     for number in range(1, boxes + 1):
         with warnings.catch_warnings():
