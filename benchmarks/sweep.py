@@ -1,9 +1,14 @@
 """Wall time of a 10,000-run experiment sweep against one Hydra job per run.
 
 Runs, as a user would, ``alignsim -m +experiment=pipeline_leverage`` over a grid of 200 points
-(5 CPC shares x 8 halt severities x 5 appetites for coercion) with 50 replicates each, every
-point one Hydra job that steps its 50 replicates together (48 months, Jan 2022 .. Dec 2025, the
-presets' horizon). The results table and figures the callback writes are part of the time.
+(5 CPC shares x 8 halt severities x 5 appetites for coercion) with 50 replicates each (48 months,
+Jan 2022 .. Dec 2025, the presets' horizon), through the batched sweeper (the default: the points
+are shared among the launcher's workers, each job running its points in-process), once with the
+one-month look-ahead rule (``policy=logit``: ``sweep_s``) and once with the default rule
+(``policy=foresight``: ``sweep_s_default``). Interpreter and Hydra start, the results table and
+the figures are part of the time. ``per_point_jobs_s`` is the same sweep with Hydra's basic
+sweeper (one job per point, as before 0.4.0), measured on ``--points-per-job-sample`` points and
+scaled to 200.
 
 The naive way — one Hydra job per point *and replicate*, 10,000 jobs — is measured on a sample
 (one point: one single-replicate job, then ``--naive-sample`` of them) and extrapolated
@@ -11,7 +16,8 @@ linearly from the per-job slope; running it whole would take hours here.
 
 ``--points N`` runs only the first N points of the grid and scales the sweep's time to 200
 points linearly (flagged in the output as ``sweep_extrapolated``). The last line printed is
-one JSON object with ``sweep_s``, ``naive_s`` and ``speedup``.
+one JSON object with ``sweep_s``, ``sweep_s_default``, ``points``, ``replicates_per_point``,
+``per_point_jobs_s``, ``naive_s`` and ``speedup`` (naive over ``sweep_s``).
 """
 
 from __future__ import annotations
@@ -70,34 +76,45 @@ def main() -> None:
     p.add_argument("--launcher", default="joblib", choices=["basic", "joblib", "submitit_local"])
     p.add_argument("--naive-sample", type=int, default=10,
                    help="single-replicate jobs in the naive sample (compared with one job)")
+    p.add_argument("--points-per-job-sample", type=int, default=20,
+                   help="points run with one Hydra job each (Hydra's basic sweeper)")
     a = p.parse_args()
     total_runs = 200 * a.replicates
     launcher = [f"hydra/launcher={a.launcher}"]
+    over = grid_overrides(a.points)
+    base = ["+experiment=pipeline_leverage", f"experiment.replicates={a.replicates}", *launcher]
     with tempfile.TemporaryDirectory(prefix="alignsim-bench-") as tmp:
         tmp = Path(tmp)
-        sweep_dir = tmp / "sweep"
-        over = grid_overrides(a.points)
-        wall = run(["+experiment=pipeline_leverage", *over, f"experiment.replicates={a.replicates}",
-                    *launcher, f"hydra.sweep.dir={sweep_dir}"])
-        res = pd.read_parquet(sweep_dir / "results.parquet")
-        points = int(res["point_key"].nunique())
-        runs = len(res)
-        elapsed = [json.loads(f.read_text())["elapsed_s"] for f in sweep_dir.glob("*/point.json")]
-        model_s = float(sum(elapsed))
-        print(f"sweep: {points} points x {a.replicates} replicates = {runs} runs in {wall:.1f} s "
-              f"wall ({a.launcher}); the points' own time {model_s:.1f} s "
-              f"({runs / max(model_s, 1e-9):.0f} runs/s inside the jobs)")
-        extrapolated = points < 200
-        sweep_s = wall * 200 / points if extrapolated else wall
-        if extrapolated:
-            print(f"  scaled linearly to 200 points: {sweep_s:.1f} s")
+        sweeps = {}
+        for rule in ("logit", "foresight"):
+            d = tmp / f"sweep-{rule}"
+            wall = run([*base, *over, f"policy={rule}", f"hydra.sweep.dir={d}"])
+            res = pd.read_parquet(d / "results.parquet")
+            points = int(res["point_key"].nunique())
+            model_s = float(sum(json.loads(f.read_text())["elapsed_s"]
+                                for f in d.glob("*/point.json")))
+            extrapolated = points < 200
+            sweeps[rule] = wall * 200 / points if extrapolated else wall
+            print(f"sweep ({rule}): {points} points x {a.replicates} replicates = {len(res)} runs "
+                  f"in {wall:.1f} s wall ({a.launcher}, batched); the points' own time "
+                  f"{model_s:.1f} s ({len(res) / max(model_s, 1e-9):.0f} runs/s inside the jobs)"
+                  + (f"; scaled to 200 points: {sweeps[rule]:.1f} s" if extrapolated else ""))
+        sample = grid_overrides(a.points_per_job_sample)
+        d = tmp / "per-point-jobs"
+        wall = run([*base, *sample, "policy=logit", "hydra/sweeper=basic",
+                    f"hydra.sweep.dir={d}"])
+        n = int(pd.read_parquet(d / "results.parquet")["point_key"].nunique())
+        per_point_jobs_s = wall * 200 / n
+        print(f"one Hydra job per point (hydra/sweeper=basic, logit): {n} points in {wall:.1f} s"
+              f" -> {per_point_jobs_s:.0f} s for 200")
 
         point = [f"{KEYS[0]}=0.8", f"{KEYS[1]}=1.0", f"{KEYS[2]}=0.05"]
         walls = {}
         for k in (1, a.naive_sample):
             walls[k] = run(["+experiment=pipeline_leverage", *point, "experiment.replicates=1",
                             f"experiment.first_replicate={','.join(map(str, range(k)))}",
-                            *launcher, f"hydra.sweep.dir={tmp / f'naive{k}'}"])
+                            "policy=logit", "hydra/sweeper=basic", *launcher,
+                            f"hydra.sweep.dir={tmp / f'naive{k}'}"])
         k = a.naive_sample
         per_job = (walls[k] - walls[1]) / (k - 1)
         method = "slope"
@@ -108,17 +125,19 @@ def main() -> None:
               f"-> {per_job:.2f} s per extra job ({method}); extrapolated to {total_runs} jobs: "
               f"{naive_s:.0f} s")
     out = {
-        "sweep_s": round(sweep_s, 2),
+        "sweep_s": round(sweeps["logit"], 2),
+        "sweep_s_default": round(sweeps["foresight"], 2),
+        "points": 200,
+        "replicates_per_point": a.replicates,
+        "per_point_jobs_s": round(per_point_jobs_s, 1),
         "naive_s": round(naive_s, 1),
-        "speedup": round(naive_s / sweep_s, 1),
+        "speedup": round(naive_s / sweeps["logit"], 1),
         "runs": total_runs,
         "points_run": points,
-        "replicates": a.replicates,
         "months": 48,
         "launcher": a.launcher,
         "sweep_extrapolated": extrapolated,
         "naive_extrapolated": True,
-        "sweep_model_s": round(model_s, 2),
         "naive_per_job_s": round(per_job, 3),
         "naive_method": method,
         "cpus": os.cpu_count(),

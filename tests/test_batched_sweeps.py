@@ -130,7 +130,7 @@ def test_batch_count_defaults_to_the_launchers_workers():
     assert batch_count(None, joblib, 2) == 2  # never more jobs than points
     assert batch_count(5, basic, 10) == 5
     for bad in (0, -1, 1.5, True, "2"):
-        with pytest.raises(ConfigError, match="hydra.sweeper.batches"):
+        with pytest.raises(ConfigError, match=r"hydra\.sweeper\.batches"):
             batch_count(bad, basic, 10)
 
 

@@ -130,7 +130,7 @@ def test_bad_conditions_are_one_line_and_write_nothing(tmp_path, where, needle, 
 
 
 def test_discover_needs_a_sweep_table(tmp_path):
-    with pytest.raises(DiscoveryError, match="no results.parquet"):
+    with pytest.raises(DiscoveryError, match=r"no results\.parquet"):
         discover(tmp_path, "drift_end > 0")
 
 

@@ -210,4 +210,36 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
     return {"batch": batch, "points": len(mine), **counts}
 
 
+def run_in_process(experiment: str, directory: Path | str, overrides: list[str] | tuple = (),
+                   grid: dict[str, list] | None = None) -> Path:
+    """Run a preset's sweep -- ``grid`` (override key -> values) crossed with the preset's
+    sampled design, if it has one -- in this process, one folder per point, as
+    ``alignsim -m +experiment=NAME`` would (the same point keys, so the same replicates).
+
+    For notebooks and tests; read the folder with :func:`alignsim.sweeps.report.load_sweep` (or
+    :func:`~alignsim.sweeps.report.build_report` for the tables and figures).
+    """
+    from alignsim.config import compose_dictconfig, to_config
+    from alignsim.sweeps.design import design_points
+    from alignsim.sweeps.point import command_line_value, record_failure, run_point
+
+    directory = Path(directory)
+    fixed = [f"+experiment={experiment}", *overrides]
+    base = compose_dictconfig(fixed)
+    lists = [[f"{k}={command_line_value(v)}" for v in vs] for k, vs in (grid or {}).items()]
+    points = expand(lists, design_points(base))
+    cache: dict[tuple[str, ...], DictConfig] = {}
+    for num, point in enumerate(points):
+        out = directory / str(num)
+        try:
+            cfg = compose_point(base, fixed, [], point, cache)
+            default_experiment(cfg)
+            config = to_config(cfg)
+        except Exception as exc:  # noqa: BLE001 - recorded, as in a CLI sweep
+            record_failure(out, exc, overrides=[*fixed, *point])
+            continue
+        run_point(config, cfg, out, overrides=[*fixed, *point])
+    return directory
+
+
 __all__ = ["batch_count", "compose_point", "expand", "run_batch", "write_manifest"]
