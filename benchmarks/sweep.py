@@ -127,7 +127,7 @@ def main() -> None:
     out = {
         "sweep_s": round(sweeps["logit"], 2),
         "sweep_s_default": round(sweeps["foresight"], 2),
-        "points": 200,
+        "points": 200,  # the sweep's size (points_run: how many ran; scaled when fewer)
         "replicates_per_point": a.replicates,
         "per_point_jobs_s": round(per_point_jobs_s, 1),
         "naive_s": round(naive_s, 1),

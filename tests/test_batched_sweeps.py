@@ -148,6 +148,36 @@ def test_the_command_line_replaces_a_presets_list_of_the_same_key():
     parsed = OverridesParser.create().parse_overrides(
         ["a=1,2,3", "b=4,5", "a=9", "+experiment=x"])
     cfg = OmegaConf.create({"hydra": {"launcher": {"_target_": "BasicLauncher"}}})
-    fixed, points, groups, n = plan_sweep(parsed, lambda k: k == "experiment", cfg, None)
-    assert fixed == ["a=9", "+experiment=x"] and points == [["b=4"], ["b=5"]] and n == 1
-    assert groups == set()
+    plan = plan_sweep(parsed, lambda k: k == "experiment", cfg, None)
+    assert plan.fixed == ["a=9", "+experiment=x"] and plan.points == [["b=4"], ["b=5"]]
+    assert plan.batches == 1 and plan.groups == set() and plan.swept == {"b"}
+    # a ++ spelling replaces the same key too (the later one wins)
+    plan = plan_sweep(OverridesParser.create().parse_overrides(["a=1,2", "++a=3"]),
+                      lambda k: False, cfg, None)
+    assert plan.fixed == ["++a=3"] and plan.points == [[]]
+
+
+def test_a_swept_seed_is_a_point_of_its_own(tmp_path, cli):
+    d = tmp_path / "seeds"
+    proc = cli(["-m", "scenario=baseline", "months=6", "replicates=2", NO_FIGURES,
+                "seed=1,2", f"hydra.sweep.dir={d}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(d / "points.csv")
+    assert list(table["seed"]) == [1.0, 2.0] and list(table["replicates"]) == [2, 2]
+
+
+def test_a_design_runs_end_to_end_and_checks_its_keys(tmp_path, cli):
+    base = ["-m", "+experiment=tipping_conditions", "experiment.design.n=3",
+            "experiment.replicates=2", "scenario=baseline", "months=6", NO_FIGURES]
+    d = tmp_path / "design"
+    proc = cli([*base, f"hydra.sweep.dir={d}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    res = pd.read_parquet(d / "results.parquet")
+    assert res["point_key"].nunique() == 3 and "russia.punish" in res.columns
+    assert "experiment.design.n" not in res.columns  # a design setting is not a parameter
+    for extra, key in (["payoffs.actors.russia.punish=1"], "payoffs.actors.russia.punish"), \
+            (["experiment.design.seed=1,2"], "experiment.design.seed"), \
+            (["+experiment.design.ranges.nosuch=[0,1]"], "experiment.design.ranges.nosuch"):
+        proc = cli([*base, *extra, f"hydra.sweep.dir={tmp_path / 'x'}"], cwd=tmp_path)
+        assert proc.returncode == 2, (extra, proc.stderr)
+        assert proc.stderr.strip().splitlines()[-1].startswith(f"alignsim: error: {key}:")

@@ -26,11 +26,14 @@ can name the points that never ran (a batch killed midway).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,20 +85,20 @@ def expand(lists: list[list[str]], design: list[list[str]]) -> list[list[str]]:
     return [[*g, *d] for g in grid for d in design]
 
 
-def write_manifest(sweep_dir: Path, fixed: list[str], points: list[list[str]],
-                   groups: set[str], batches: int) -> None:
+def write_manifest(sweep_dir: Path, plan: SweepPlan) -> None:
     """``manifest.json``: every point, its overrides, its folder and its batch (round robin, so
     that a slow corner of a grid is shared by every job)."""
     rows = []
-    for num, point in enumerate(points):
-        keys = [p.split("=", 1)[0] for p in point]
+    for num, point in enumerate(plan.points):
+        keys = [p.split("=", 1)[0].lstrip("+~") for p in point]
         rows.append({
-            "num": num, "dir": str(num), "batch": num % batches,
-            "overrides": [*fixed, *point],
-            "groups": [p for p, k in zip(point, keys, strict=True) if k in groups],
-            "values": [p for p, k in zip(point, keys, strict=True) if k not in groups],
+            "num": num, "dir": str(num), "batch": num % plan.batches,
+            "overrides": [*plan.fixed, *point],
+            "groups": [p for p, k in zip(point, keys, strict=True) if k in plan.groups],
+            "values": [p for p, k in zip(point, keys, strict=True) if k not in plan.groups],
         })
-    write_json({"fixed": fixed, "batches": batches, "points": rows}, sweep_dir / MANIFEST)
+    write_json({"fixed": plan.fixed, "batches": plan.batches, "swept": sorted(plan.swept),
+                "points": rows}, sweep_dir / MANIFEST)
 
 
 def read_manifest(sweep_dir: Path) -> dict | None:
@@ -105,39 +108,64 @@ def read_manifest(sweep_dir: Path) -> dict | None:
         return None
 
 
-def plan_sweep(parsed: list, is_group, config: DictConfig, batches: Any
-               ) -> tuple[list[str], list[list[str]], set[str], int]:
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep runs: the overrides every point shares, each point's own, and the jobs."""
+
+    fixed: list[str]
+    points: list[list[str]]  # each point's own overrides (grid, then design)
+    groups: set[str]  # swept keys that choose a config group (composed per choice)
+    swept: set[str]  # every key that varies between points
+    batches: int
+
+
+def plan_sweep(parsed: list, is_group: Callable[[str], bool], config: DictConfig,
+               batches: Any) -> SweepPlan:
     """Split parsed overrides into the fixed ones and the points (grid x design), and choose the
-    batch count: ``(fixed, points, swept group keys, batches)``."""
+    batch count."""
     from alignsim.sweeps.design import design_points
 
     # one entry per key, the last given winning (a preset's hydra.sweeper.params come first, the
     # command line after), in the order keys first appear: Hydra's basic sweeper does the same
+    # (keyed without Hydra's +, ++ and ~ prefixes: `++k=3` replaces a preset's `k: 1,2`)
     entries: dict[str, list[str]] = {}
     groups: set[str] = set()
     for o in parsed:
         key = o.get_key_element()
+        bare = key.lstrip("+~")
         if o.is_sweep_override():
             if not o.is_discrete_sweep():
                 raise ConfigError(key, "only lists (a,b,c), choice() and range() can be swept "
                                   "here; give ranges to a preset's experiment.design block")
-            entries[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+            if bare.startswith("experiment.design"):
+                raise ConfigError(bare, "the design is drawn once per sweep: give one value "
+                                  "(run one sweep per design setting)")
+            entries.pop(bare, None)  # the later spelling of a key wins, in its new place
+            entries[bare] = [f"{key}={v}" for v in o.sweep_string_iterator()]
             if is_group(o.key_or_group) or o.package is not None:
-                groups.add(key)
+                groups.add(bare)
         else:
-            entries[key] = [f"{key}={o.get_value_element_as_str()}"]
-            groups.discard(key)
+            entries.pop(bare, None)
+            entries[bare] = [f"{key}={o.get_value_element_as_str()}"]
+            groups.discard(bare)
     fixed = [v[0] for v in entries.values() if len(v) == 1]
     lists = [v for v in entries.values() if len(v) > 1]
+    swept = {k for k, v in entries.items() if len(v) > 1}
     design = design_points(config)
     if design:
-        given = {o.get_key_element().lstrip("+~") for o in parsed}
-        clash = sorted(given & {d.split("=", 1)[0] for d in design[0]})
+        sampled = [d.split("=", 1)[0] for d in design[0]]
+        clash = sorted(set(entries) & set(sampled))
         if clash:
             raise ConfigError(clash[0], "is sampled by the preset's experiment.design: "
                               "give it there, not on the command line")
+        missing = object()
+        for key in sampled:  # once here, not once per point
+            if OmegaConf.select(config, key, default=missing) is missing:
+                raise ConfigError(f"experiment.design.ranges.{key}",
+                                  "no such key in the config (see alignsim --cfg job)")
+        swept |= set(sampled)
     points = expand(lists, design)
-    return fixed, points, groups, batch_count(batches, config, len(points))
+    return SweepPlan(fixed, points, groups, swept, batch_count(batches, config, len(points)))
 
 
 # ------------------------------------------------------------------------- one batch job
@@ -187,6 +215,7 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
         raise ConfigError(BATCH_KEY, f"no {MANIFEST} in {sweep_dir}: +batch is set by the "
                           "batched sweeper, not by hand")
     mine = [p for p in manifest["points"] if p["batch"] == batch]
+    keep = frozenset(manifest.get("swept", []))
     cache: dict[tuple[str, ...], DictConfig] = {}
     counts = {"completed": 0, "skipped": 0, "failed": 0}
     t0 = time.perf_counter()
@@ -198,11 +227,11 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
             default_experiment(cfg)
             config = to_config(cfg)
         except Exception as exc:
-            record_failure(out, exc, overrides=p["overrides"])
+            record_failure(out, exc, overrides=p["overrides"], keep=keep)
             counts["failed"] += 1
             log.debug("point %s: %s", p["num"], error_line(exc))
             continue
-        status = run_point(config, cfg, out, overrides=p["overrides"])["status"]
+        status = run_point(config, cfg, out, overrides=p["overrides"], keep=keep)["status"]
         counts[status] = counts.get(status, 0) + 1
     words = {"completed": "run", "skipped": "already done", "failed": "failed"}
     log.info("batch %d: %d points in %.2f s (%s)", batch, len(mine), time.perf_counter() - t0,
@@ -212,34 +241,60 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
 
 def run_in_process(experiment: str, directory: Path | str, overrides: list[str] | tuple = (),
                    grid: dict[str, list] | None = None) -> Path:
-    """Run a preset's sweep -- ``grid`` (override key -> values) crossed with the preset's
-    sampled design, if it has one -- in this process, one folder per point, as
-    ``alignsim -m +experiment=NAME`` would (the same point keys, so the same replicates).
+    """Run ``grid`` (override key -> values; a config group such as ``policy`` too) crossed with
+    the preset's sampled design, if it has one, in this process: one folder per point, the same
+    point keys and replicate streams as ``alignsim -m +experiment=NAME KEY=a,b`` would give.
 
+    The preset's own ``hydra.sweeper.params`` lists are not used: the grid is the one given here.
     For notebooks and tests; read the folder with :func:`alignsim.sweeps.report.load_sweep` (or
     :func:`~alignsim.sweeps.report.build_report` for the tables and figures).
     """
-    from alignsim.config import compose_dictconfig, to_config
+    from alignsim.config import compose_dictconfig, conf_dir, to_config
     from alignsim.sweeps.design import design_points
     from alignsim.sweeps.point import command_line_value, record_failure, run_point
 
     directory = Path(directory)
     fixed = [f"+experiment={experiment}", *overrides]
     base = compose_dictconfig(fixed)
-    lists = [[f"{k}={command_line_value(v)}" for v in vs] for k, vs in (grid or {}).items()]
-    points = expand(lists, design_points(base))
+    grid = dict(grid or {})
+    lists = [[f"{k}={command_line_value(v)}" for v in vs] for k, vs in grid.items()]
+    groups = {k for k in grid if (conf_dir() / k.lstrip("+~")).is_dir()}
+    design = design_points(base)
+    keep = frozenset({k for k, vs in grid.items() if len(vs) > 1}
+                     | {d.split("=", 1)[0] for d in (design[0] if design else [])})
     cache: dict[tuple[str, ...], DictConfig] = {}
-    for num, point in enumerate(points):
+    for num, point in enumerate(expand(lists, design)):
         out = directory / str(num)
+        chosen = [p for p in point if p.split("=", 1)[0] in groups]
+        values = [p for p in point if p.split("=", 1)[0] not in groups]
         try:
-            cfg = compose_point(base, fixed, [], point, cache)
+            with _compose_context():
+                cfg = compose_point(base, fixed, chosen, values, cache)
             default_experiment(cfg)
             config = to_config(cfg)
-        except Exception as exc:  # noqa: BLE001 - recorded, as in a CLI sweep
-            record_failure(out, exc, overrides=[*fixed, *point])
+        except Exception as exc:
+            record_failure(out, exc, overrides=[*fixed, *point], keep=keep)
             continue
-        run_point(config, cfg, out, overrides=[*fixed, *point])
+        run_point(config, cfg, out, overrides=[*fixed, *point], keep=keep)
     return directory
 
 
-__all__ = ["batch_count", "compose_point", "expand", "run_batch", "write_manifest"]
+@contextlib.contextmanager
+def _compose_context() -> Iterator[None]:
+    """Hydra's global state for :func:`compose_point` outside a Hydra app (notebooks, tests)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        yield
+        return
+    from hydra import initialize_config_dir
+
+    from alignsim.config import _COMPOSE_LOCK, conf_dir, register
+
+    register()
+    with _COMPOSE_LOCK, initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        yield
+
+
+__all__ = ["SweepPlan", "batch_count", "compose_point", "expand", "plan_sweep", "run_batch",
+           "run_in_process", "write_manifest"]

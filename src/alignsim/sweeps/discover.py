@@ -19,7 +19,8 @@ box if none reaches it); ``--boxes N`` looks for up to N boxes, each on the case
 left.
 
 Writes into ``SWEEP_DIR/discovery/<name>/`` (``--name``, default a slug of the condition):
-``boxes.csv`` (per box and parameter: the restricted range and PRIM's quasi-p-value, beside the
+``boxes.csv`` (per box and restricted parameter: its range in the box, the range its values were
+observed over, PRIM's quasi-p-value of each restricted side (NaN for a side left open), and the
 box's coverage, density, mass), ``trajectory.csv`` (the peeling trajectory), ``features.csv``
 (feature scores), ``tradeoff.png`` (coverage against density along the peeling, the kept box
 marked), ``pairs.png`` (the most influential parameters, points coloured by the condition) and
@@ -154,18 +155,26 @@ def box_table(box: Any, i: int, number: int) -> pd.DataFrame:
             continue
         q = qp.get(p, [np.nan, np.nan]) if isinstance(qp, dict) else [np.nan, np.nan]
         rows.append({"box": number, "parameter": p, "low": lo, "high": hi,
-                     "full_low": float(full[p].iloc[0]), "full_high": float(full[p].iloc[1]),
-                     "qp_low": float(q[0]) if q[0] is not None else np.nan,
-                     "qp_high": float(q[1]) if q[1] is not None else np.nan})
+                     "observed_low": float(full[p].iloc[0]),
+                     "observed_high": float(full[p].iloc[1]),
+                     "qp_low": _quasi_p(q[0]), "qp_high": _quasi_p(q[1])})
     stats = {"box": number, "step": i, "coverage": float(row["coverage"]),
              "density": float(row["density"]), "mass": float(row["mass"]),
              "res_dim": int(row["res_dim"])}
-    out = pd.DataFrame(rows, columns=["box", "parameter", "low", "high", "full_low",
-                                      "full_high", "qp_low", "qp_high"])
+    out = pd.DataFrame(rows, columns=["box", "parameter", "low", "high", "observed_low",
+                                      "observed_high", "qp_low", "qp_high"])
     for k, v in stats.items():
         if k != "box":
             out[k] = v
     return out if len(out) else pd.DataFrame([{**stats, "parameter": None}])
+
+
+def _quasi_p(value: Any) -> float:
+    """PRIM's quasi-p-value of one side of a restriction; NaN for a side it did not restrict
+    (EMA Workbench marks those -1)."""
+    if value is None or float(value) < 0:
+        return float("nan")
+    return float(value)
 
 
 def run_prim(c: Cases, *, boxes: int = 1, min_density: float = 0.8, peel_alpha: float = 0.05,
@@ -315,7 +324,7 @@ def format_summary(s: dict) -> str:
         for r in rows:
             if r.get("parameter"):
                 lines.append(f"    {r['parameter']:<48} {r['low']:.4g} .. {r['high']:.4g}  "
-                             f"(of {r['full_low']:.4g} .. {r['full_high']:.4g})")
+                             f"(sampled {r['observed_low']:.4g} .. {r['observed_high']:.4g})")
     lines.append("  feature scores: " + ", ".join(f"{f['parameter']} {f['score']:.2f}"
                                                   for f in s["features"][:5]))
     lines.append(f"  wrote: {', '.join(s['files'])}, discovery.json in {s['directory']}")

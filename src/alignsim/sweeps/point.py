@@ -68,7 +68,12 @@ NOT_POINT_KEYS = frozenset({
     "seed", "replicates", "months", "progress", "experiment", "batch",
     "experiment.replicates", "experiment.first_replicate",
 })
-NOT_POINT_PREFIXES = ("hydra", "output.")
+NOT_POINT_PREFIXES = ("hydra", "output.", "experiment.design", "experiment.conditions")
+# Of those, the ones a sweep may vary from point to point (a plain `alignsim -m seed=1,2,3`): when
+# swept they define the point after all (a column of the results, part of its key), else two
+# seeds would be read as one point with twice the replicates.
+SWEEPABLE_BOOKKEEPING = frozenset({"seed", "replicates", "months", "experiment.replicates",
+                                   "experiment.first_replicate"})
 
 
 # ------------------------------------------------------------------------------ experiment meta
@@ -142,23 +147,28 @@ def split_override(text: str) -> tuple[str, str]:
     return key.lstrip("+~"), value
 
 
-def is_point_override(key: str) -> bool:
+def is_point_override(key: str, keep: frozenset[str] = frozenset()) -> bool:
+    """Whether an override key defines the point; ``keep``: bookkeeping keys the sweep varies
+    (:data:`SWEEPABLE_BOOKKEEPING`), which then do."""
+    if key in keep and key in SWEEPABLE_BOOKKEEPING:
+        return True
     return key not in NOT_POINT_KEYS and not key.startswith(NOT_POINT_PREFIXES) and "/" not in key
 
 
-def point_overrides(overrides: list[str]) -> list[str]:
+def point_overrides(overrides: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
     """The overrides that define the point, sorted (the order on the command line is irrelevant)."""
-    return sorted(o for o in overrides if is_point_override(split_override(o)[0]))
+    return sorted(o for o in overrides if is_point_override(split_override(o)[0], keep))
 
 
-def point_key(overrides: list[str], cfg: DictConfig | None = None) -> int:
+def point_key(overrides: list[str], cfg: DictConfig | None = None,
+              keep: frozenset[str] = frozenset()) -> int:
     """A stable 63-bit integer identifying the point (and, with independent streams, seeding it).
 
     With the composed ``cfg`` each point key's value is read back from it, so the key depends on
     the resolved values, not on how an override was spelled (``0.50``, ``.5`` and ``5e-1`` are one
     point). Without it (a job whose config could not be composed) the override text is used.
     """
-    points = point_overrides(overrides)
+    points = point_overrides(overrides, keep)
     if cfg is None:
         text = "\n".join(o.lstrip("+") for o in points)
     else:
@@ -201,10 +211,11 @@ def _canonical(value: Any) -> str:
     return json.dumps(norm(value), sort_keys=True, default=str)
 
 
-def point_params(overrides: list[str], cfg: DictConfig, labels: dict[str, str]) -> dict[str, Any]:
+def point_params(overrides: list[str], cfg: DictConfig, labels: dict[str, str],
+                 keep: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Column name -> value of each point override, typed as in the composed config."""
     out: dict[str, Any] = {}
-    for o in point_overrides(overrides):
+    for o in point_overrides(overrides, keep):
         key, raw = split_override(o)
         value = OmegaConf.select(cfg, key, default=None)
         if not isinstance(value, bool | int | float | str):
@@ -374,23 +385,25 @@ def is_complete(out_dir: Path, key: int, chash: str, streams: str = "common") ->
 
 
 def run_point(config: Config, cfg: DictConfig, out_dir: Path,
-              overrides: list[str] | None = None, log_failure: bool = True) -> dict:
+              overrides: list[str] | None = None, log_failure: bool = True,
+              keep: frozenset[str] = frozenset()) -> dict:
     """Run one parameter point over the preset's replicates and record it in ``out_dir``.
 
     Never raises for a bad point (its error line goes to ``point.json``), so that one failure
     neither stops the sweep nor, under Hydra's basic launcher, skips the report at the end.
-    ``overrides`` defaults to the Hydra job's task overrides.
+    ``overrides`` defaults to the Hydra job's task overrides; ``keep``: the bookkeeping keys the
+    sweep varies (see :data:`SWEEPABLE_BOOKKEEPING`).
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     overrides = job_overrides() if overrides is None else list(overrides)
-    key = point_key(overrides, cfg)
+    key = point_key(overrides, cfg, keep)
     chash = config_hash(config)
     prov = provenance(seed=config.seed, config=config, point_key=key)
     record: dict[str, Any] = {
         "alignsim_version": __version__,
         "experiment": None,
-        "overrides": point_overrides(overrides),
+        "overrides": point_overrides(overrides, keep),
         "all_overrides": overrides,
         "point_key": key,
         "config_hash": chash,
@@ -409,7 +422,7 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         record["experiment"] = exp.name
         record["question"] = exp.question
         record["heatmap"] = list(exp.heatmap)
-        params = point_params(overrides, cfg, exp.labels)
+        params = point_params(overrides, cfg, exp.labels, keep)
         record["params"] = params
         record["replicates"] = exp.replicates
         record["first_replicate"] = exp.first_replicate
@@ -438,17 +451,18 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
 
 
 def record_failure(out_dir: Path, exc: BaseException,
-                   overrides: list[str] | None = None, cfg: DictConfig | None = None) -> dict:
+                   overrides: list[str] | None = None, cfg: DictConfig | None = None,
+                   keep: frozenset[str] = frozenset()) -> dict:
     """Record a job whose config could not even be read (bad input to one point of a sweep).
 
     Written like any failed point, so the report names it and a re-run retries it.
     """
     overrides = job_overrides() if overrides is None else list(overrides)
-    key = point_key(overrides, cfg)  # the composed config, where there is one: the same key
+    key = point_key(overrides, cfg, keep)  # the composed config, where there is one: same key
     record = {
         "alignsim_version": __version__,
         "experiment": None,
-        "overrides": point_overrides(overrides),
+        "overrides": point_overrides(overrides, keep),
         "all_overrides": overrides,
         "point_key": key,
         "status": "failed",

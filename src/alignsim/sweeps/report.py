@@ -416,7 +416,7 @@ def build_report(sweep_dir: Path | str, figures: bool = True) -> Sweep:
 def format_report(sweep: Sweep) -> str:
     res = sweep.results
     n_points = res["point_key"].nunique() if not res.empty else 0
-    lines = [f"alignsim-report: experiment '{sweep.experiment}' in {sweep.directory}: "
+    lines = [f"alignsim-report: experiment '{sweep.experiment or 'sweep'}' in {sweep.directory}: "
              f"{n_points} of {sweep.n_jobs - len(sweep.repeats)} points completed, "
              f"{len(res)} runs, "
              f"{len(sweep.failures)} failed or unfinished (jobs' own time {sweep.elapsed_s:.1f} s)"]

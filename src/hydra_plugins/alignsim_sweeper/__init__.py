@@ -54,20 +54,24 @@ class BatchedSweeper(Sweeper):
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         parsed = parser.parse_overrides([*(f"{k}={v}" for k, v in self.params.items()),
                                          *arguments])
-        fixed, points, groups, n_batches = plan_sweep(parsed, self._is_group, self.config,
-                                                      self.batches)
+        plan = plan_sweep(parsed, self._is_group, self.config, self.batches)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        write_manifest(sweep_dir, fixed, points, groups, n_batches)
-        jobs = [[*fixed, f"+{BATCH_KEY}={b}", f"hydra.sweep.subdir={BATCHES_DIR}/{b}"]
-                for b in range(n_batches)]
+        write_manifest(sweep_dir, plan)
+        jobs = [[*plan.fixed, f"+{BATCH_KEY}={b}", f"hydra.sweep.subdir={BATCHES_DIR}/{b}"]
+                for b in range(plan.batches)]
         self.validate_batch_is_legal(jobs)  # bad fixed input: one line and exit 2, before any job
-        log.info("sweep: %d points in %d batched jobs", len(points), n_batches)
-        returns = self.launcher.launch(jobs, initial_job_idx=0)
+        log.info("sweep: %d points in %d batched jobs", len(plan.points), plan.batches)
+        try:
+            returns = self.launcher.launch(jobs, initial_job_idx=0)
+        except Exception as exc:  # a worker died (joblib then raises for every job)
+            # what the jobs wrote is kept; the report names every point left unfinished
+            log.error("the sweep's jobs stopped: %s", " ".join(str(exc).split())[:300])
+            return []
         for b, r in enumerate(returns):
             try:
-                _ = r.return_value  # a job that died: the report names its unfinished points
-            except Exception as exc:
+                _ = r.return_value  # a job that raised: the report names its unfinished points
+            except Exception as exc:  # the other jobs' points are kept
                 log.error("batch %d of the sweep failed: %s", b, exc)
         return [returns]
