@@ -302,7 +302,7 @@ def drift_figure(sweep: Sweep):
     ncol = max(min(len(params), 4), 1)
     rows_per = -(-max(len(params), 1) // ncol)
     fig, axes = plt.subplots(len(outcomes) * rows_per, ncol, squeeze=False,
-                             figsize=(3.9 * ncol, 3.2 * len(outcomes) * rows_per))
+                             figsize=(3.6 * ncol, 3.0 * len(outcomes) * rows_per))
     for ax in axes.flat:
         ax.set_visible(False)
     for i, (col, label) in enumerate(outcomes):
