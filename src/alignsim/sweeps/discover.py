@@ -296,8 +296,10 @@ def discover(sweep_dir: Path | str, where: str, *, name: str | None = None,
     return summary
 
 
-def preset_conditions(sweep_dir: Path) -> dict[str, str]:
-    """The conditions the sweep's preset lists (``experiment.conditions`` in ``multirun.yaml``)."""
+def preset_conditions(sweep_dir: Path) -> dict[str, tuple[str, float | None]]:
+    """The conditions the sweep's preset lists (``experiment.conditions`` in ``multirun.yaml``):
+    name -> (condition, its threshold or None). An entry is a condition, or a mapping with
+    ``where`` and ``threshold`` (a rare outcome asks for a lower share of replicates)."""
     from omegaconf import OmegaConf
 
     path = Path(sweep_dir) / "multirun.yaml"
@@ -307,7 +309,15 @@ def preset_conditions(sweep_dir: Path) -> dict[str, str]:
     if not raw:
         raise DiscoveryError("--where", f"required: {sweep_dir} has no experiment.conditions in "
                              "multirun.yaml to default to")
-    return {str(k): str(v) for k, v in OmegaConf.to_container(raw).items()}  # type: ignore[union-attr]
+    out: dict[str, tuple[str, float | None]] = {}
+    for name, entry in OmegaConf.to_container(raw).items():  # type: ignore[union-attr]
+        if isinstance(entry, dict):
+            if "where" not in entry:
+                raise DiscoveryError(f"experiment.conditions.{name}", "needs a where: condition")
+            out[str(name)] = (str(entry["where"]), entry.get("threshold"))
+        else:
+            out[str(name)] = (str(entry), None)
+    return out
 
 
 def format_summary(s: dict) -> str:
@@ -342,8 +352,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", type=Path)
     p.add_argument("--where", help="condition on the outcome columns, e.g. \"leader_end == "
                    "'turkic'\" (default: every condition of the preset's experiment.conditions)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="a point is a case if this share of its replicates meets the condition")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="a point is a case if this share of its replicates meets the condition "
+                   "(default 0.5, or the preset's threshold for the condition)")
     p.add_argument("--per-replicate", action="store_true", help="one case per run, not point")
     p.add_argument("--boxes", type=int, default=1, help="boxes to look for (default 1)")
     p.add_argument("--min-density", type=float, default=0.8,
@@ -357,15 +368,32 @@ def main(argv: list[str] | None = None) -> None:
     if not 0.0 < a.min_density <= 1.0:
         p.error(f"--min-density: must be in (0, 1], got {a.min_density}")
     try:
-        todo = {a.name: a.where} if a.where else preset_conditions(a.sweep_dir)
-        for name, where in todo.items():
-            s = discover(a.sweep_dir, where, name=name, threshold=a.threshold,
-                         per_replicate=a.per_replicate, boxes=a.boxes,
-                         min_density=a.min_density, top=a.top, figures=not a.no_figures)
-            print(format_summary(s))
+        if a.where:
+            todo = {a.name: (a.where, None)}
+        else:
+            todo = preset_conditions(a.sweep_dir)
     except DiscoveryError as exc:
         sys.stderr.write(f"alignsim-discover: error: {exc.key}: {exc.message}\n")
         raise SystemExit(2) from None
+    ran = 0
+    for name, (where, preset_threshold) in todo.items():
+        threshold = a.threshold if a.threshold is not None else (preset_threshold or 0.5)
+        try:
+            s = discover(a.sweep_dir, where, name=name, threshold=threshold,
+                         per_replicate=a.per_replicate, boxes=a.boxes,
+                         min_density=a.min_density, top=a.top, figures=not a.no_figures)
+        except DiscoveryError as exc:
+            if a.where or exc.key != "--where" or " holds in " not in exc.message:
+                sys.stderr.write(f"alignsim-discover: error: {exc.key}: {exc.message}\n")
+                raise SystemExit(2) from None
+            print(f"alignsim-discover: {name}: {exc.message}")  # a finding, not bad input
+            continue
+        ran += 1
+        print(format_summary(s))
+    if not ran:
+        sys.stderr.write("alignsim-discover: error: --where: no condition of the preset has "
+                         "both cases and non-cases\n")
+        raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -365,11 +365,16 @@ def trajectories_figure(sweep: Sweep):
     tr = sweep.trajectories
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     palette = sns.color_palette("deep", len(picks))
-    for color, (_, row) in zip(palette, picks.iterrows(), strict=True):
+    ranks = ["lowest", "median", "highest"] if len(picks) == 3 else ["lowest", "highest"][
+        :len(picks)]
+    for color, rank, (_, row) in zip(palette, ranks, picks.iterrows(), strict=True):
         d = tr[tr["point_key"] == row["point_key"]]
         when = pd.to_datetime([month_first_day(m) for m in d["month"]])
-        label = ", ".join(f"{p}={row[p]:g}" if isinstance(row[p], float) else f"{p}={row[p]}"
-                          for p in sweep.swept) or "point"
+        if len(sweep.swept) <= 3:  # the values fit in a legend; else the key finds them
+            label = ", ".join(f"{p}={row[p]:g}" if isinstance(row[p], float) else f"{p}={row[p]}"
+                              for p in sweep.swept) or "point"
+        else:
+            label = f"{rank} mean drift: point_key {int(row['point_key'])} (values in points.csv)"
         ax.plot(when, d["axis_mean"], color=color, label=label)
         ax.fill_between(when, d["axis_p05"], d["axis_p95"], color=color, alpha=0.15)
     ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
