@@ -27,7 +27,13 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
     """
     t0 = time.perf_counter()
     spec = compile_spec(config)
-    traj = run_ensemble(spec, config.replicates, config.seed, progress=config.progress)
+    draws = None
+    if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
+        from alignsim.draws import posterior_ensemble
+
+        traj, draws = posterior_ensemble(config, config.payoffs.draws, progress=config.progress)
+    else:
+        traj = run_ensemble(spec, config.replicates, config.seed, progress=config.progress)
     elapsed = time.perf_counter() - t0
     out_dir = Path(out_dir)
     record = provenance(seed=config.seed, config=config)
@@ -37,12 +43,19 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
         "scenario": config.scenario.name,
         "elapsed_s": round(elapsed, 3),
         **summarise(traj),
+        "band": band_text(config, draws),
         "provenance": record,
         "config": resolved,
     }
+    if draws is not None:
+        summary["draws_file"] = str(config.payoffs.draws)
+        summary["draw_of_replicate"] = [int(d) for d in draws]
     files = {}
     if config.output.timeseries:
-        path = write_parquet(timeseries_frame(traj), out_dir / "timeseries.parquet", record)
+        frame = timeseries_frame(traj)
+        if draws is not None:
+            frame["draw"] = draws[frame["replicate"].to_numpy()]
+        path = write_parquet(frame, out_dir / "timeseries.parquet", record)
         files["timeseries"] = str(path)
     if config.output.figure:
         from alignsim.plots import drift_figure, save_figure
@@ -54,6 +67,14 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
     if config.output.summary:
         write_json(summary, out_dir / "summary.json")
     return summary
+
+
+def band_text(config: Config, draws) -> str:
+    """What the headline band shows: replicate noise only, or parameter uncertainty too."""
+    if draws is None:
+        return "replicate noise only (one parameter set)"
+    return (f"replicate noise and parameter uncertainty ({len(set(draws.tolist()))} posterior "
+            f"draws from {config.payoffs.draws}, one per replicate)")
 
 
 def discard_output_dir(out_dir: Path) -> None:
@@ -92,6 +113,7 @@ def format_summary(summary: dict) -> str:
         + ", ".join(f"{k} {v:.3f}" for k, v in summary["shares_end"].items()),
         "Most used action: "
         + ", ".join(f"{k} {v}" for k, v in summary["most_used_action"].items()),
+        *([f"Band: {summary['band']}"] if "band" in summary else []),
     ]
     if summary.get("files"):
         lines.append("Wrote: " + ", ".join(summary["files"].values()) + " and summary.json")

@@ -187,6 +187,9 @@ class PayoffsConf:
     name: str = "default"
     alignment: AlignmentConf = field(default_factory=AlignmentConf)
     actors: dict[str, ActorPayoffConf] = field(default_factory=dict)
+    # a file of posterior draws (conf/payoffs/posterior.yaml; relative paths: to the working
+    # folder or conf/): replicate r takes draw r mod n (alignsim.validation.posterior); "" = none
+    draws: str = ""
 
 
 # ---------------------------------------------------------------------------------- policy

@@ -368,10 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 0.0 < a.min_density <= 1.0:
         p.error(f"--min-density: must be in (0, 1], got {a.min_density}")
     try:
-        if a.where:
-            todo = {a.name: (a.where, None)}
-        else:
-            todo = preset_conditions(a.sweep_dir)
+        todo = {a.name: (a.where, None)} if a.where else preset_conditions(a.sweep_dir)
     except DiscoveryError as exc:
         sys.stderr.write(f"alignsim-discover: error: {exc.key}: {exc.message}\n")
         raise SystemExit(2) from None

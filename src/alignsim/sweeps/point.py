@@ -427,9 +427,16 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         record["replicates"] = exp.replicates
         record["first_replicate"] = exp.first_replicate
         record["streams"] = exp.streams
-        spec = compile_spec(apply_experiment(config, exp))
-        traj = run_ensemble(spec, exp.replicates, config.seed, key=exp.stream_key(key),
-                            first_replicate=exp.first_replicate)
+        point_config = apply_experiment(config, exp)
+        if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
+            from alignsim.draws import posterior_ensemble
+
+            traj, _ = posterior_ensemble(point_config, config.payoffs.draws,
+                                         replicates=exp.replicates, key=exp.stream_key(key),
+                                         first_replicate=exp.first_replicate)
+        else:
+            traj = run_ensemble(compile_spec(point_config), exp.replicates, config.seed,
+                                key=exp.stream_key(key), first_replicate=exp.first_replicate)
         write_parquet(outcome_frame(traj, params, key, exp), out_dir / POINT_PARQUET, prov)
         write_parquet(trajectory_frame(traj, params, key), out_dir / TRAJECTORY_PARQUET, prov)
         record["status"] = "completed"

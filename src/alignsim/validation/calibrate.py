@@ -44,7 +44,6 @@ from alignsim.tools import (
     out_option,
     set_config_value,
     set_config_values,
-    tool_main,
 )
 from alignsim.validation.patterns import (
     CalibrationConf,
@@ -386,13 +385,18 @@ TOOL = Tool(
 )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``alignsim-calibrate``: fit, print the fitted values and the fit/holdout table, write
-    ``calibration.json`` + ``calibrated.yaml`` to the output folder (and to ``--write PATH``)."""
-    tool_main(TOOL, argv, _run)
+POSTERIOR_FLAG = "--posterior"
+POSTERIOR_HELP = ("--posterior: instead of the point fit, a Bayesian posterior by ABC-SMC "
+                  "(pyabc; settings under validation.posterior.*): writes posterior.parquet "
+                  "(samples, weights), predictive.csv, posterior_draws.csv (for "
+                  "payoffs=posterior) and figures")
 
 
-def _run(args: ToolArgs) -> None:
+def with_posterior_help() -> Tool:
+    return dataclasses.replace(TOOL, summary=TOOL.summary + " " + POSTERIOR_HELP)
+
+
+def run_point_fit(args: ToolArgs) -> None:
     from omegaconf import OmegaConf
 
     from alignsim.config import compose_dictconfig, to_config
@@ -429,7 +433,3 @@ def _run(args: ToolArgs) -> None:
     print(format_table(after.results))
     print(f"\nwrote {out_dir / 'calibrated.yaml'}, {out_dir / 'calibration.json'}"
           + (f", {write_to}" if write_to else ""))
-
-
-if __name__ == "__main__":
-    main()

@@ -91,6 +91,23 @@ class CalibrationConf:
 
 
 @dataclass
+class PosteriorConf:
+    """How the ABC-SMC posterior is sampled (see :mod:`alignsim.validation.posterior`)."""
+
+    replicates: int = 8  # per simulation, on a fresh stream keyed by the parameter values
+    population: int = 200  # particles per ABC-SMC population
+    simulations: int = 10000  # stop after this many simulations in total
+    generations: int = 30  # or after this many populations
+    min_epsilon: float = 0.0  # or when the distance threshold reaches this
+    seed: int = 1  # seed of pyabc's sampling (numpy's global generator) and of the resampling
+    predictive_draws: int = 200  # posterior-predictive draws (by weight)
+    predictive_replicates: int = 16  # replicates per predictive draw
+    stored_draws: int = 200  # equally weighted draws written to posterior_draws.csv
+    processes: int = 1  # pyabc worker processes (1: single-core, reproducible)
+    resume_from: str = ""  # a pyabc SQLite database: summarise its last population, no sampling
+
+
+@dataclass
 class ValidationConf:
     name: str = "default"
     months: int = 48  # length of the replay; must reach the last pattern date
@@ -99,6 +116,11 @@ class ValidationConf:
     model: list[str] = field(default_factory=list)
     patterns: dict[str, PatternConf] = field(default_factory=dict)
     calibration: CalibrationConf = field(default_factory=CalibrationConf)
+    # the seeds' causal account, checked on a counterfactual attribution (alignsim-attribute):
+    # metric ``contribution`` (an event's Shapley value in the drift), see
+    # :func:`evaluate_contribution`
+    causal: dict[str, PatternConf] = field(default_factory=dict)
+    posterior: PosteriorConf = field(default_factory=PosteriorConf)
 
 
 # ------------------------------------------------------------------------------------ metrics
@@ -368,17 +390,19 @@ class PatternResult:
         }
 
 
-def check_conf(name: str, conf: PatternConf) -> None:
-    """Checks a pattern's config that need no trajectory (names, ranges)."""
-    key = f"validation.patterns.{name}"
+def check_conf(name: str, conf: PatternConf, section: str = "patterns") -> None:
+    """Checks a pattern's config that need no trajectory (names, ranges); ``section`` is
+    ``patterns`` (trajectory metrics) or ``causal`` (the attribution's ``contribution``)."""
+    key = f"validation.{section}.{name}"
+    metrics = CAUSAL_METRICS if section == "causal" else METRICS
     if conf.split not in SPLITS:
         raise ConfigError(
             f"{key}.split", f"unknown split {conf.split!r}; allowed: {', '.join(SPLITS)}"
         )
-    if conf.metric not in METRICS:
+    if conf.metric not in metrics:
         raise ConfigError(
             f"{key}.metric",
-            f"unknown metric {conf.metric!r}; allowed: {', '.join(sorted(METRICS))}",
+            f"unknown metric {conf.metric!r}; allowed: {', '.join(sorted(metrics))}",
         )
     if conf.check not in CHECKS:
         raise ConfigError(
@@ -428,7 +452,12 @@ def replicate_passes(conf: PatternConf, values: np.ndarray) -> np.ndarray:
 def evaluate(traj: Trajectory, name: str, conf: PatternConf) -> PatternResult:
     """Evaluate one pattern on an ensemble trajectory."""
     r = read_metric(traj, name, conf)
-    v = np.asarray(r.values, dtype=float)
+    return judge(name, conf, r.values, r.when)
+
+
+def judge(name: str, conf: PatternConf, values: np.ndarray, when: Month) -> PatternResult:
+    """Apply a pattern's check to per-replicate values (a trajectory metric's or another's)."""
+    v = np.asarray(values, dtype=float)
     mean = float(v.mean())
     lo, hi = (float(x) for x in np.percentile(v, BAND))
     c = conf
@@ -446,7 +475,7 @@ def evaluate(traj: Trajectory, name: str, conf: PatternConf) -> PatternResult:
         stat = float(ok.mean())
         err = max(0.0, c.min_fraction - stat) / c.tolerance
         passed = stat >= c.min_fraction
-    return PatternResult(name, conf, r.when, mean, lo, hi, stat, bool(passed), float(err), v)
+    return PatternResult(name, conf, when, mean, lo, hi, stat, bool(passed), float(err), v)
 
 
 def evaluate_all(
@@ -526,6 +555,90 @@ def load_validation(
     assert isinstance(conf, ValidationConf)
     for pname, pconf in conf.patterns.items():
         check_conf(pname, pconf)
+    for pname, pconf in conf.causal.items():
+        check_causal_conf(pname, pconf)
     if conf.months < 1:
         raise ConfigError("validation.months", f"must be >= 1, got {conf.months}")
     return conf
+
+
+# ------------------------------------------------------------------------ causal patterns
+# The seeds' causal account read off a counterfactual attribution
+# (:mod:`alignsim.validation.attribution`): ``contribution`` is an event's per-replicate Shapley
+# value in the axis drift from the start to the end of month ``at``. The checks are those of the
+# trajectory patterns, applied to those values (``share_above 0``: the event pushes toward the
+# Turkic sphere in most replicates; ``share_within``: near zero in most replicates).
+CAUSAL_METRICS = ("contribution",)
+CAUSAL_ARGS = ("event", "at")
+
+
+def check_causal_conf(name: str, conf: PatternConf) -> None:
+    """A causal pattern's config: the checks of :func:`check_conf` and its two arguments."""
+    check_conf(name, conf, section="causal")
+    key = f"validation.causal.{name}.args"
+    for arg in conf.args:
+        if arg not in CAUSAL_ARGS:
+            raise ConfigError(f"{key}.{arg}",
+                              f"unknown argument; allowed: {', '.join(CAUSAL_ARGS)}")
+    for arg in CAUSAL_ARGS:
+        if arg not in conf.args:
+            raise ConfigError(f"{key}.{arg}", "required argument is missing")
+    try:
+        parse_month(str(conf.args["at"]))
+    except ValueError as exc:
+        raise ConfigError(f"{key}.at", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class CausalResult:
+    """A causal pattern on one attribution: its result, or why it does not apply there."""
+
+    name: str
+    conf: PatternConf
+    result: PatternResult | None  # None: the event is not attributed in this scenario
+    note: str = ""
+
+    @property
+    def applicable(self) -> bool:
+        return self.result is not None
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.result is None else self.result.passed
+
+    def line(self) -> str:
+        """``name  event @ date: mean [90 % band], stat -> pass`` (or ``n/a: why``)."""
+        args = self.conf.args
+        head = f"{self.name:<34} {args.get('event', '')!s:<22} @ {args.get('at')}"
+        if self.result is None:
+            return f"{head}: n/a ({self.note})"
+        p = self.result
+        return (f"{head}: {p.target_text}; mean {p.mean:+.4f} [{p.p05:+.4f}, {p.p95:+.4f}], "
+                f"{p.statistic:.0%} meet -> {'pass' if p.passed else 'FAIL'}  ({p.conf.source})")
+
+    def row(self) -> dict[str, Any]:
+        base = {"pattern": self.name, "event": self.conf.args.get("event"),
+                "date": str(self.conf.args.get("at")), "source": self.conf.source,
+                "description": self.conf.description, "applicable": self.applicable,
+                "note": self.note}
+        if self.result is None:
+            return base | {"passed": None}
+        return base | {k: v for k, v in self.result.row().items() if k not in base}
+
+
+def evaluate_contribution(attribution: Any, name: str, conf: PatternConf) -> CausalResult:
+    """Check causal pattern ``name`` on an :class:`~alignsim.validation.attribution.Attribution`
+    (``at`` must be one of its dates: ``alignsim-attribute`` adds the patterns' dates)."""
+    check_causal_conf(name, conf)
+    event, at = str(conf.args["event"]), str(parse_month(str(conf.args["at"])))
+    players = [e.name for e in attribution.events]
+    if event not in players:
+        why = (f"event {event!r} is not attributed in scenario {attribution.scenario!r}; "
+               f"its events: {', '.join(players) or 'none'}")
+        return CausalResult(name, conf, None, why)
+    labels = [d.label for d in attribution.dates]
+    if at not in labels:
+        raise ConfigError(f"validation.causal.{name}.args.at",
+                          f"{at} is not a date of the attribution; allowed: {', '.join(labels)}")
+    values = attribution.values(event, at)
+    return CausalResult(name, conf, judge(name, conf, values, parse_month(at)))
