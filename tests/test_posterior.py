@@ -163,12 +163,7 @@ def test_a_missing_or_malformed_draws_file_names_the_key(tmp_path):
 
 
 def test_payoffs_posterior_main_job_records_each_replicates_draw(tmp_path):
-    """``payoffs=posterior``: the main job draws per replicate and says so in its summary.
-    Needs the ``payoffs.draws`` schema key and the runner change proposed with issue 13."""
-    from alignsim.kernel.schema import PayoffsConf
-
-    if "draws" not in PayoffsConf.__dataclass_fields__:
-        pytest.skip("payoffs.draws is not in the schema yet (diff in docs/validation.md)")
+    """``payoffs=posterior``: the main job draws per replicate and says so in its summary."""
     from alignsim.runner import run_main_job
 
     cfg = compose_config(["payoffs=posterior", "scenario=baseline", "months=6", "replicates=4",
@@ -179,3 +174,14 @@ def test_payoffs_posterior_main_job_records_each_replicates_draw(tmp_path):
     assert summary["draw_of_replicate"] == [r % len(draws) for r in range(4)]
     frame = pd.read_parquet(tmp_path / "timeseries.parquet")
     assert (frame.groupby("replicate")["draw"].first().to_numpy() == [0, 1, 2, 3]).all()
+
+
+def test_a_drawn_key_cannot_also_be_set(tmp_path, cli):
+    """``payoffs=posterior`` with an override of a drawn key: one line naming it, exit 2 (the
+    draw would silently replace the value asked for)."""
+    proc = cli(["payoffs=posterior", "payoffs.actors.russia.punish=0.5", "scenario=baseline",
+                "months=6", "replicates=2", f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "alignsim: error: payoffs.actors.russia.punish: is drawn per replicate")
+    assert not (tmp_path / "run").exists()

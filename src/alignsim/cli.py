@@ -43,6 +43,10 @@ def task(cfg: DictConfig) -> object:
                 sys.exit(2)
             return result
         resolved = OmegaConf.to_container(cfg, resolve=True)
+        if config.payoffs.draws:  # payoffs=posterior: a drawn key cannot also be set
+            from alignsim.draws import check_not_overridden
+
+            check_not_overridden(config.payoffs.draws, list(HydraConfig.get().overrides.task))
         summary = run_main_job(config, out_dir, resolved)
     except ConfigError as exc:
         if HydraConfig.get().mode == RunMode.MULTIRUN:

@@ -39,6 +39,18 @@ def read_draws(path: str | Path) -> tuple[list[str], np.ndarray]:
     return keys, frame[keys].to_numpy(float)
 
 
+def check_not_overridden(draws_path: str | Path, overrides: list[str]) -> None:
+    """Refuse an override of a key the draws set (``payoffs=posterior`` with
+    ``payoffs.actors.russia.punish=0.5``, or a sweep over it): the draw would silently replace
+    the value asked for, so the run would not be what the command line says."""
+    keys, _ = read_draws(draws_path)
+    given = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    for key in keys:
+        if key in given:
+            raise ConfigError(key, "is drawn per replicate from the posterior (payoffs.draws = "
+                              f"{draws_path}): choose other payoffs to set it, or drop it")
+
+
 def posterior_ensemble(config: Config, draws_path: str | Path, *, replicates: int | None = None,
                        key: tuple[int, ...] = (), first_replicate: int = 0,
                        progress: bool = False) -> tuple[Trajectory, np.ndarray]:
@@ -94,4 +106,4 @@ def _combine(parts: list[tuple[np.ndarray, Trajectory]], r: int) -> Trajectory:
     return Trajectory(spec=first.spec, **out)
 
 
-__all__ = ["posterior_ensemble", "read_draws"]
+__all__ = ["check_not_overridden", "posterior_ensemble", "read_draws"]

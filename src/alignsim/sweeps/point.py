@@ -429,11 +429,16 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         record["streams"] = exp.streams
         point_config = apply_experiment(config, exp)
         if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
-            from alignsim.draws import posterior_ensemble
+            from alignsim.draws import check_not_overridden, posterior_ensemble
 
-            traj, _ = posterior_ensemble(point_config, config.payoffs.draws,
-                                         replicates=exp.replicates, key=exp.stream_key(key),
-                                         first_replicate=exp.first_replicate)
+            check_not_overridden(config.payoffs.draws, overrides)
+            traj, which = posterior_ensemble(point_config, config.payoffs.draws,
+                                             replicates=exp.replicates, key=exp.stream_key(key),
+                                             first_replicate=exp.first_replicate)
+            record["draws_file"] = str(config.payoffs.draws)
+            record["draw_of_replicate"] = [int(d) for d in which]
+            record["band"] = ("replicate noise and parameter uncertainty (posterior draws, "
+                              "one per replicate)")
         else:
             traj = run_ensemble(compile_spec(point_config), exp.replicates, config.seed,
                                 key=exp.stream_key(key), first_replicate=exp.first_replicate)

@@ -692,6 +692,15 @@ def _split(text: str, sep: str) -> list[str]:
     return [w.strip() for w in text.split(sep) if w.strip()]
 
 
+def _within(date: str, config: Config) -> bool:
+    """Whether ``YYYY-MM`` lies inside the run (a causal pattern's date outside it is n/a)."""
+    try:
+        t = parse_month(date).index_from(parse_month(str(config.scenario.start))) + 1
+    except (ValueError, TypeError, AttributeError):
+        return True  # let parse_dates name the bad date
+    return 1 <= t <= int(config.months)
+
+
 def _run(args) -> None:
     from datetime import datetime
 
@@ -703,6 +712,7 @@ def _run(args) -> None:
     dcfg = compose_dictconfig(overrides)
     config = to_config(dcfg)
     extra = sorted({str(p.args.get("at", "")) for p in vconf.causal.values()} - {""})
+    extra = [d for d in extra if _within(d, config)]  # a pattern dated after the run is n/a
     a = attribute(config, conf, extra_dates=extra, progress=bool(config.progress))
     causal = check_causal(a, vconf)
     stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S")

@@ -637,8 +637,9 @@ def evaluate_contribution(attribution: Any, name: str, conf: PatternConf) -> Cau
                f"its events: {', '.join(players) or 'none'}")
         return CausalResult(name, conf, None, why)
     labels = [d.label for d in attribution.dates]
-    if at not in labels:
-        raise ConfigError(f"validation.causal.{name}.args.at",
-                          f"{at} is not a date of the attribution; allowed: {', '.join(labels)}")
+    if at not in labels:  # alignsim-attribute adds every pattern date inside the run
+        why = (f"dated {at}, not a date of this attribution ({', '.join(labels)}): outside "
+               "the run, or not asked for")
+        return CausalResult(name, conf, None, why)
     values = attribution.values(event, at)
     return CausalResult(name, conf, judge(name, conf, values, parse_month(at)))
