@@ -108,7 +108,10 @@ def test_ctrl_c_on_a_real_run_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [str(cli_path()), "scenario=baseline", "months=1200", "replicates=60", "progress=false",
          "output.figure=false", f"hydra.run.dir={run_dir}"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job starts with SIGINT ignored, and Python then keeps ignoring it:
+        # give the child the default disposition, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not (run_dir / ".hydra" / "overrides.yaml").exists():  # Hydra has started the job
@@ -154,7 +157,7 @@ def test_error_line_of_an_unknown_group_option_lists_the_options() -> None:
     assert errors.error_line(_raised(["scenario=nosuch"])) == (
         "scenario: unknown option 'nosuch'; allowed: baseline, history, history_endogenous")
     assert errors.error_line(_raised(["payoffs=nosuch"])) == (
-        "payoffs: unknown option 'nosuch'; allowed: calibrated, default")
+        "payoffs: unknown option 'nosuch'; allowed: calibrated, default, posterior")
     # without Hydra's list of options, the folder to look in
     assert errors.error_line(Exception("Could not find 'policy/zzz'")) == (
         "policy: unknown option 'zzz'; allowed: see conf/policy")
@@ -204,7 +207,7 @@ def test_error_line_of_compile_errors(override: str, line: str) -> None:
 
 def test_error_line_of_an_unknown_key_lists_the_allowed_keys() -> None:
     assert errors.error_line(_raised(["+payoffs.foo=1"])) == (
-        "payoffs.foo: unknown key; allowed: actors, alignment, name")
+        "payoffs.foo: unknown key; allowed: actors, alignment, draws, name")
     assert errors.error_line(_raised(["+world.dynamics.threat_priorr=0.1"])) == (
         "world.dynamics.threat_priorr: unknown key; allowed: affinity_reversion, "
         "capacity_lag_months, defiance_decay, halt_grievance, investment_reversion, "

@@ -30,7 +30,7 @@ from alignsim.tools import (
     set_config_values,
     tool_main,
 )
-from alignsim.validation import calibrate, sensitivity, validate
+from alignsim.validation import calibrate_cli, sensitivity, validate
 
 TOY = Tool(
     prog="toy",
@@ -40,7 +40,7 @@ TOY = Tool(
              Option("+toy.KEY=VALUE", "", "left to Hydra", to_hydra=True)),
     examples=("toy --out x", "toy +date=2022-07"),
 )
-TOOLS = {"validate": validate, "calibrate": calibrate, "sensitivity": sensitivity,
+TOOLS = {"validate": validate, "calibrate": calibrate_cli, "sensitivity": sensitivity,
          "equilibria": equilibria}
 
 
