@@ -338,3 +338,26 @@ def test_the_teachers_controls_in_the_browser(server: str, browser) -> None:
     assert teacher.errors == [] and student.errors == []
     teacher.context.close()
     student.context.close()
+
+
+def test_the_board_is_the_projectors_screen_without_controls(server: str, browser) -> None:
+    """The board (what the plan projects) follows the game, shows the debrief when the teacher
+    asks, and has neither controls nor the teacher's secret in its address."""
+    teacher, code = _open_room(browser, server)
+    link = teacher.page.locator(".room-board-link a").get_attribute("href")
+    assert link == f"/?room={code}&view=board"
+    board = Screen(browser, server.rstrip("/") + link)
+    board.page.wait_for_selector(".room-code", timeout=UI_TIMEOUT_MS)
+    assert board.text(".room-code").strip() == code and "teacher=" not in board.page.url
+    teacher.button("Start").click()
+    board.wait("document.querySelector('.room-state')?.textContent === 'Choosing'")
+    teacher.button("Close month").click()
+    board.wait_month(1)
+    for name in ("Start", "Resume", "Pause", "Close month", "Undo last month", "End game",
+                 "Kick", "Show the debrief now"):
+        assert board.button(name).count() == 0, name
+    teacher.button("Show the debrief now").click()
+    board.page.wait_for_selector(".room-debrief", timeout=UI_TIMEOUT_MS)
+    assert teacher.errors == [] and board.errors == []
+    teacher.context.close()
+    board.context.close()

@@ -56,3 +56,27 @@ def test_room_option_and_its_errors() -> None:
     assert bad.returncode == 2 and bad.stdout == ""
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("alignsim-demo: error: argument --rooms-dir")
+
+
+def test_the_plan_projects_the_board_not_the_teachers_secret() -> None:
+    """The screen the plan projects must not carry the teacher's secret in its address."""
+    from alignsim.room import page
+
+    plan = re.sub(r"\s+", " ", TEACHING.split("# A second plan", 1)[1])
+    assert "view=board" in plan and "Do not project the teacher's screen" in plan
+    assert "Project the board" in plan and "Project the room" not in plan
+    assert "teacher's link on the projector" not in plan
+    doc = re.sub(r"\s+", " ", ROOM_DOC)
+    assert "Do not project the teacher's screen" in doc and "/?room=CODE&view=board" in doc
+    assert "view=board" in page.__doc__ and "teacher=" not in page.board_path.__doc__
+
+
+def test_the_debrief_time_and_the_change_month_agree_with_the_code() -> None:
+    """One measured figure for the debrief; a teacher's change applies from the month being
+    chosen (Room.change_parameter stamps the current month), not "from the next month"."""
+    doc = re.sub(r"\s+", " ", ROOM_DOC)
+    assert "about 4 s" in doc and "about 3 s" not in doc
+    source = Path(debrief.__file__).read_text(encoding="utf-8")
+    assert "0.5 s" not in source and "about a second" not in source
+    plan = re.sub(r"\s+", " ", TEACHING.split("# A second plan", 1)[1])
+    assert "from the next month" not in plan and "from the month being chosen" in plan

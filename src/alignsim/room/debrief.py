@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +30,12 @@ from alignsim.kernel.decisions import Memory
 from alignsim.kernel.spec import Spec
 from alignsim.kernel.state import initial_state
 from alignsim.kernel.step import month_step, replicate_uniforms
-from alignsim.room.room import Move, Room
+from alignsim.room.room import MonthRecord, Move, Room
 from alignsim.room.views import _zoom, action_label, axis_chart, esc, fmt_util, marks_html
 from alignsim.room.world import RoomWorld
 
-REPLICATES = 200  # model-only replicates in the band (the issue's example; ~0.5 s here)
+REPLICATES = 200  # model-only replicates in the band (the issue's example)
+CACHED_STATES = 4  # debriefs kept per room (assumption: a teacher toggles undo a few times)
 BAND = (5, 95)  # percentiles of the band
 
 
@@ -56,10 +58,19 @@ def ensemble_axis(schedule: list[Spec], seed: int, replicates: int = REPLICATES)
 
 def rule_in_place(room: Room, actor: str) -> float:
     """The payoff ``actor`` would have had with the model's rule playing it (others as played)."""
-    world = RoomWorld(scenario_name=room.settings.scenario, seed=room.settings.seed)
+    with room.lock:
+        months = list(room.months)
+        specs = [room.spec_at(rec.month) for rec in months]
+    return replay_with_rule(room.settings.scenario, room.settings.seed, months, specs, actor)
+
+
+def replay_with_rule(scenario: str, seed: int, months: list[MonthRecord], specs: list[Spec],
+                     actor: str) -> float:
+    """:func:`rule_in_place` on a copy of the room's record (``specs[k]`` in force in
+    ``months[k]``): runs without the room's lock, so the class can play on meanwhile."""
+    world = RoomWorld(scenario_name=scenario, seed=seed)
     i = world.spec.actor_index(actor)
-    for rec in room.months:
-        spec = room.spec_at(rec.month)
+    for rec, spec in zip(months, specs, strict=True):
         if spec is not world.spec:
             world.use_spec(spec)
         imposed = {world.spec.actor_index(m.actor): world.spec.action_index(m.action)
@@ -81,20 +92,62 @@ class Debrief:
 
 
 def debrief(room: Room, replicates: int = REPLICATES, top: int = 5) -> Debrief:
-    """Everything the debrief view shows (about a second for 200 replicates and 3 countries)."""
+    """Everything the debrief view shows (about 4 s for 200 replicates and 3 countries).
+
+    What it needs is copied under the room's lock (a moment); the ensemble and the replays run
+    outside it, so students' clicks and the month timer do not wait for the debrief.
+    """
     with room.lock:
         t = room.world.month
         axis = room.axis_series().copy()
-        ens = ensemble_axis(room.schedule(), room.settings.seed, replicates)
-        band = np.percentile(ens, [BAND[0], 50, BAND[1]], axis=1)
-        pct = float(100 * np.mean(ens[t] < axis[t]))
-        hist = history_record(room.settings.seed).series["axis"]
+        schedule = room.schedule()
+        scenario, seed, humans = room.settings.scenario, room.settings.seed, room.settings.humans
         pays = room.human_payoffs()
-        payoffs = {a: (pays[a], rule_in_place(room, a)) for a in room.settings.humans}
-        moves = [(r.date, m) for r in room.months for m in r.moves if m.by == "human"]
-        moves.sort(key=lambda dm: -dm[1].gap)
-        differed = [dm for dm in moves if dm[1].gap > 0][:top]
+        months = list(room.months)
+        specs = [room.spec_at(rec.month) for rec in months]
+    ens = ensemble_axis(schedule, seed, replicates)
+    band = np.percentile(ens, [BAND[0], 50, BAND[1]], axis=1)
+    pct = float(100 * np.mean(ens[t] < axis[t]))
+    hist = history_record(seed).series["axis"]
+    payoffs = {a: (pays[a], replay_with_rule(scenario, seed, months, specs, a)) for a in humans}
+    moves = [(r.date, m) for r in months for m in r.moves if m.by == "human"]
+    moves.sort(key=lambda dm: -dm[1].gap)
+    differed = [dm for dm in moves if dm[1].gap > 0][:top]
     return Debrief(t, axis, band, hist, pct, payoffs, differed, replicates)
+
+
+_CACHE: dict[str, dict[tuple, Debrief]] = {}  # room code → state key → debrief
+_CACHE_LOCK = threading.Lock()  # guards the dicts only, never held while computing
+_ROOM_LOCKS: dict[str, threading.Lock] = {}  # one computation at a time per room
+
+
+def cached(room: Room) -> Debrief:
+    """The room's debrief for its current state, computed once for all its screens.
+
+    Keyed on :meth:`Room.state_key` (the moves and changes by value), so undo followed by a
+    different move never serves the old game's debrief. Each room computes under its own lock:
+    one room's debrief does not hold up another's.
+    """
+    key = room.state_key()
+    with _CACHE_LOCK:
+        found = _CACHE.get(room.code, {}).get(key)
+        if found is not None:
+            return found
+        lock = _ROOM_LOCKS.setdefault(room.code, threading.Lock())
+    with lock:
+        with _CACHE_LOCK:
+            found = _CACHE.get(room.code, {}).get(key)
+        if found is not None:
+            return found
+        d = debrief(room, REPLICATES)  # read now: a test may lower it
+        if room.state_key() != key:  # the game moved on while computing: do not keep it
+            return d
+        with _CACHE_LOCK:
+            states = _CACHE.setdefault(room.code, {})
+            while len(states) >= CACHED_STATES:
+                del states[next(iter(states))]
+            states[key] = d
+        return d
 
 
 def band_lines(d: Debrief) -> list[Line]:
@@ -147,9 +200,15 @@ def moves_csv(room: Room) -> str:
         for r in room.months:
             for m in r.moves:
                 w.writerow([room.code, r.month, r.date, m.actor, m.action, m.by,
-                            "; ".join(m.players), m.advised, m.best, f"{m.gap:.6g}",
+                            csv_text("; ".join(m.players)), m.advised, m.best, f"{m.gap:.6g}",
                             f"{m.payoff:.6g}", f"{r.axis:.6g}", r.closed_by])
     return buf.getvalue()
+
+
+def csv_text(text: str) -> str:
+    """A typed text as a spreadsheet cell: a leading ``=+-@`` would make it a formula (a name
+    ``=1+2`` shows 3, or worse), so such cells get a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def debrief_png(room: Room, d: Debrief) -> bytes:

@@ -8,7 +8,10 @@ the address, so a student who closes the tab gets their country back by opening 
 * ``/?host=KEY`` — open a room (the key is printed by ``alignsim-demo --room``);
 * ``/?room=CODE`` — join: a name, then a country;
 * ``/?room=CODE&token=…`` — a student's screen (the token is theirs alone, kept in the address);
-* ``/?room=CODE&teacher=…`` — the teacher's screen and controls.
+* ``/?room=CODE&teacher=…`` — the teacher's screen and controls (keep it on the laptop: the
+  address holds the teacher's secret);
+* ``/?room=CODE&view=board`` — the board: what to project (join code, QR, status, timer,
+  scores, chart, log, debrief), no controls and no secret in the address.
 
 Each session runs a watcher thread that waits on the room (:meth:`Room.wait`) and re-renders
 when it changes; a timer component refreshes its countdown once a second while a timer runs.
@@ -40,8 +43,6 @@ from alignsim.room.views import esc
 
 log = logging.getLogger("alignsim.room")
 DEFAULT_HUMANS = ("russia", "kazakhstan", "turkiye")  # the issue's three roles (assumption)
-_DEBRIEFS: dict[tuple[str, int], debriefs.Debrief] = {}
-_DEBRIEF_LOCK = threading.Lock()
 
 CSS = """
 .room { font-size: 17px; line-height: 1.35; color: #e2e8f0; background: #0f172a; }
@@ -156,26 +157,25 @@ def Shared(room: Room, version: int) -> None:
 
 
 def debrief_key(room: Room) -> tuple:
-    """What the debrief depends on: the months played and the teacher's changes (not who has
-    chosen what this month), so a student's click does not recompute it."""
-    with room.lock:
-        last = room.months[-1].axis if room.months else None
-        return (room.code, len(room.months), last, len(room.changes))
+    """What the debrief depends on: the months played and the teacher's changes by value (not
+    who has chosen what this month), so a student's click does not recompute it."""
+    return room.state_key()
 
 
 def cached_debrief(room: Room) -> debriefs.Debrief:
-    """One debrief per game state for the whole server (a room's screens share it)."""
-    key = debrief_key(room)
-    with _DEBRIEF_LOCK:
-        if key not in _DEBRIEFS:
-            _DEBRIEFS.clear() if len(_DEBRIEFS) > 16 else None
-            _DEBRIEFS[key] = debriefs.debrief(room)
-        return _DEBRIEFS[key]
+    """One debrief per game state, shared by the room's screens (:func:`debrief.cached`)."""
+    return debriefs.cached(room)
+
+
+def offered(value: str, values: list[str]) -> str:
+    """A select's remembered value if still offered, else the first offered: a month or an
+    event that has passed drops out of the list, and the stale value must not be used."""
+    return value if value in values else values[0]
 
 
 @solara.component
 def DebriefView(room: Room, version: int, downloads: bool) -> None:
-    """The class against the ensemble (computed in a thread: about a second or three)."""
+    """The class against the ensemble (computed in a thread: about 4 s, see docs/room.md)."""
     result = solara.use_thread(lambda: cached_debrief(room), dependencies=[debrief_key(room)])
     if result.state != solara.ResultState.FINISHED or result.value is None:
         if result.error is not None:
@@ -266,7 +266,6 @@ def Options(room: Room, token: str, actor: str, set_error: Callable[[str], None]
 def TeacherView(room: Room, secret: str) -> None:
     version = use_room(room)
     error, set_error = solara.use_state("")
-    show_debrief, set_show_debrief = solara.use_state(False)
     if not room.is_teacher(secret):
         solara.HTML(tag="div", classes=["room-error"], unsafe_innerHTML=esc(
             "Teacher secret: wrong or missing: open the teacher's link"))
@@ -279,6 +278,10 @@ def TeacherView(room: Room, secret: str) -> None:
     with solara.Div(classes=["room-cols"]):
         with solara.Div(classes=["room-side"]):
             JoinPanel(room)
+            solara.HTML(tag="div", classes=["room-board-link"], unsafe_innerHTML=(
+                f"<a href='{esc(board_path(room))}' target='_blank'>Open the board</a> "
+                "<span class='quiet'>(project that one: this screen's address holds your "
+                "secret)</span>"))
             Controls(room, secret, do, version)
             Interventions(room, secret, do, version)
             Players(room, secret, do, version)
@@ -286,12 +289,37 @@ def TeacherView(room: Room, secret: str) -> None:
             solara.HTML(tag="div", unsafe_innerHTML=parts["status"])
             Timer(room, version)
             ErrorBox(error)
-            if room.status == "ended" or show_debrief:
+            if room.status == "ended" or room.debrief_shown:
                 DebriefView(room, version, True)
             elif room.months:
-                solara.Button("Show the debrief now", on_click=lambda: set_show_debrief(True),
-                              classes=["room-show-debrief"])
+                solara.Button("Show the debrief now", on_click=lambda: do(
+                    lambda: room.show_debrief(secret)), classes=["room-show-debrief"])
             Shared(room, version)
+
+
+@solara.component
+def BoardView(room: Room) -> None:
+    """The projector's screen: everything the class shares, no controls, no secret.
+
+    Why a screen of its own: the teacher's address carries the teacher's secret, and whatever
+    is projected can be photographed; this one carries only the room code, already public.
+    """
+    version = use_room(room)
+    parts = views.shared(room)
+    with solara.Div(classes=["room-cols", "room-board"]):
+        with solara.Div(classes=["room-side"]):
+            JoinPanel(room)
+        with solara.Div(classes=["room-main"]):
+            solara.HTML(tag="div", unsafe_innerHTML=parts["status"])
+            Timer(room, version)
+            if room.status == "ended" or room.debrief_shown:
+                DebriefView(room, version, False)
+            Shared(room, version)
+
+
+def board_path(room: Room) -> str:
+    """The board's address (relative): the room code only."""
+    return f"/?room={room.code}&view=board"
 
 
 @solara.component
@@ -322,6 +350,9 @@ def Controls(room: Room, secret: str, do: Callable[[Callable[[], object]], None]
                       disabled=room.status == "ended", color="error")
     solara.Switch(label="Show the model's advice to students", value=room.settings.advice,
                   on_value=lambda v: do(lambda: room.set_advice(secret, v)))
+    solara.Switch(label="Countries fixed after the start (you assign them)",
+                  value=room.settings.lock_countries,
+                  on_value=lambda v: do(lambda: room.set_country_lock(secret, v)))
     with solara.Row():
         solara.InputText("Timer per month (s, 0 = off)", value=timer, on_value=set_timer,
                          continuous_update=True)
@@ -331,10 +362,11 @@ def Controls(room: Room, secret: str, do: Callable[[Callable[[], object]], None]
 @solara.component
 def Players(room: Room, secret: str, do: Callable[[Callable[[], object]], None],
             version: int) -> None:
-    solara.HTML(tag="h4", unsafe_innerHTML=f"Players ({len(room.players)})")
+    players = room.player_list()
+    solara.HTML(tag="h4", unsafe_innerHTML=f"Players ({len(players)})")
     choices = ["(none)", *(room.label(a) for a in room.settings.humans)]
     by_label = {room.label(a): a for a in room.settings.humans}
-    for p in list(room.players.values()):
+    for p in players:
         with solara.Row(classes=["room-player"]):
             solara.HTML(tag="span", unsafe_innerHTML=esc(p.name))
             solara.Select("country", values=choices,
@@ -369,13 +401,13 @@ def Interventions(room: Room, secret: str, do: Callable[[Callable[[], object]], 
         if upcoming and dates:
             names = [n for _, n in upcoming]
             with solara.Column():
-                solara.Select("Event", values=names, value=event if event in names else names[0],
+                solara.Select("Event", values=names, value=offered(event, names),
                               on_value=set_event)
-                solara.Select("New month", values=dates, value=when if when in dates
-                              else dates[0], on_value=set_when)
+                solara.Select("New month", values=dates, value=offered(when, dates),
+                              on_value=set_when)
                 solara.Button("Move event", on_click=lambda: do(lambda: room.move_event(
-                    secret, dict((n, j) for j, n in upcoming)[event or names[0]],
-                    dates.index(when if when in dates else dates[0]) + room.world.month)))
+                    secret, dict((n, j) for j, n in upcoming)[offered(event, names)],
+                    dates.index(offered(when, dates)) + room.world.month)))
 
 
 # ------------------------------------------------------------------------ host and join
@@ -470,7 +502,9 @@ def Page() -> None:
             solara.HTML(tag="div", classes=["room-error"], unsafe_innerHTML=esc(str(err)))
             JoinForm("")
             return
-        if "teacher" in q:
+        if q.get("view") == "board":
+            BoardView(room)
+        elif "teacher" in q:
             TeacherView(room, q["teacher"])
         elif "token" in q:
             StudentView(room, q["token"])

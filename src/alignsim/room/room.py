@@ -38,12 +38,15 @@ from alignsim.room.world import Advice, RoomWorld, params_key, world_spec
 
 FORMAT = "alignsim-room/1"
 NAME_MAX = 24  # characters in a student's name (assumption: fits a badge on a projector)
+TITLE_MAX = 60  # characters in a room's title (assumption: one line of the projector's header)
+STATUSES = ("lobby", "playing", "paused", "ended")
 MAX_PLAYERS = 60  # per room (assumption: a large seminar group)
 TEAM_MAX = 6  # students sharing one country (assumption: a table of a seminar room)
 DEFAULT_TIMER_S = 120  # s per month (assumption: time to read the options and agree as a team)
 TIMER_MAX_S = 1800  # s (assumption: no month takes longer than half a seminar hour)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
+SAVE_EVERY_S = 10.0  # s between saves of a running timer (assumption: a restart may lose this)
 
 
 class RoomError(ValueError):
@@ -75,6 +78,34 @@ def clean_name(text: object) -> str:
     return name
 
 
+def clean_title(text: object) -> str:
+    """A room's optional title: like a name (printable, spaces collapsed), but its own field and
+    limit, so a long title is not refused as a student's "Name"."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return ""
+    if not isinstance(text, str):
+        raise RoomError("Title", "must be text")
+    title = " ".join("".join(c for c in text if unicodedata.category(c)[0] != "C").split())
+    if len(title) > TITLE_MAX:
+        raise RoomError("Title", f"at most {TITLE_MAX} characters (got {len(title)})")
+    return title
+
+
+def _whole_number(value: object) -> int | None:
+    """``value`` as a whole number ≥ 0 if it is one written in ASCII digits, else None.
+
+    ``str.isdigit`` accepts "²" and other digits ``int`` refuses; ``isdecimal`` plus ASCII keeps
+    the check and the conversion in agreement, so a bad box is one message, not a ValueError.
+    """
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdecimal()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 @dataclass
 class Settings:
     """How the teacher opened the room."""
@@ -85,6 +116,9 @@ class Settings:
     timer_s: int = DEFAULT_TIMER_S  # 0 = no timer
     advice: bool = True
     title: str = ""
+    # countries fixed once the game starts: a student cannot rejoin under another name and take
+    # another team's country mid-game; after the start only the teacher assigns (reassign)
+    lock_countries: bool = True
 
     @classmethod
     def checked(cls, scenario: object, seed: object, humans: Iterable[str],
@@ -93,10 +127,16 @@ class Settings:
         """Settings from a form; bad input raises :class:`RoomError` naming the field."""
         if scenario not in SCENARIOS:
             raise RoomError("Scenario", f"choose one of {', '.join(SCENARIOS)} (got {scenario!r})")
+        if isinstance(seed, str) and seed.strip() and _whole_number(seed) is None:
+            raise RoomError("Random seed", f"must be a whole number 0, 1, 2, … (got "
+                            f"{seed.strip()!r})")
         try:
             seed_value = parse_seed(seed)
         except ConfigError as err:
             raise RoomError("Random seed", err.message) from None
+        except ValueError:  # parse_seed's own digit check let through what int() refuses
+            raise RoomError("Random seed", f"must be a whole number 0, 1, 2, … (got "
+                            f"{str(seed).strip()!r})") from None
         actors = world_spec(params_key(default_values() | {"scenario_name": scenario})).actors
         chosen = tuple(a for a in actors if a in set(humans))
         unknown = sorted(set(humans) - set(actors))
@@ -104,7 +144,7 @@ class Settings:
             raise RoomError("Countries played by students", f"unknown actor {unknown[0]!r}")
         if not chosen:
             raise RoomError("Countries played by students", "tick at least one country")
-        title_text = clean_name(title) if isinstance(title, str) and title.strip() else ""
+        title_text = clean_title(title)
         return cls(str(scenario), seed_value, chosen, check_timer(timer_s), bool(advice),
                    title_text)
 
@@ -112,11 +152,12 @@ class Settings:
 def check_timer(value: object) -> int:
     """The month timer in whole seconds, 0 (off) .. TIMER_MAX_S."""
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
+    seconds = _whole_number(value)
+    if seconds is None:
         raise RoomError("Timer", f"must be a whole number of seconds, 0 = off (got {text!r})")
-    if int(text) > TIMER_MAX_S:
+    if seconds > TIMER_MAX_S:
         raise RoomError("Timer", f"at most {TIMER_MAX_S} s (got {text})")
-    return int(text)
+    return seconds
 
 
 def control_value(key: str, text: object) -> float:
@@ -178,7 +219,16 @@ class MonthRecord:
 @dataclass
 class Pending:
     action: str
-    player: str
+    player: str  # the chooser's name, as logged
+    pid: int = 0  # the chooser's player number (names need not be unique): 0 = unknown
+
+
+def _check_move(spec: Any, actor: object, action: object, actors: Iterable[str]) -> None:
+    """A saved move names an actor of the room and an action of the model (or ValueError)."""
+    if actor not in set(actors):
+        raise ValueError(f"unknown actor {actor!r}")
+    if action not in spec.actions:
+        raise ValueError(f"unknown action {action!r} for {actor!r}")
 
 
 class Room:
@@ -206,6 +256,8 @@ class Room:
         self.created = time.strftime("%Y-%m-%d %H:%M:%S")
         self.world: RoomWorld = self._new_world()
         self._advice: tuple[tuple[int, int, int], Advice] | None = None
+        self._saved_at: float | None = None  # clock of the last save (the timer's periodic save)
+        self.debrief_shown = False  # the teacher put the debrief on the board before the end
 
     # ----------------------------------------------------------------------- construction
     @classmethod
@@ -255,11 +307,14 @@ class Room:
             raise RoomError("Teacher secret", "wrong or missing: open the teacher's link")
 
     def player_of(self, token: object) -> Player:
+        """The player holding ``token``. Under the lock: page code calls it from many sessions
+        while joins and kicks change the players (iterating a dict being changed raises)."""
         if isinstance(token, str) and token:
             h = _hash(token)
-            for p in self.players.values():
-                if hmac.compare_digest(p.token_hash, h):
-                    return p
+            with self.lock:
+                for p in self.players.values():
+                    if hmac.compare_digest(p.token_hash, h):
+                        return p
         raise RoomError("Player", "not in this room (removed by the teacher, or an old link): "
                         "join again with the room code")
 
@@ -284,15 +339,31 @@ class Room:
             return player, token
 
     def members(self, actor: str) -> list[Player]:
-        return [p for p in self.players.values() if p.actor == actor]
+        """The players of ``actor`` (a copy, taken under the lock: see :meth:`player_of`)."""
+        with self.lock:
+            return [p for p in self.players.values() if p.actor == actor]
+
+    def player_list(self) -> list[Player]:
+        """Every player, a copy taken under the lock (for the teacher's list)."""
+        with self.lock:
+            return list(self.players.values())
 
     def free_countries(self) -> list[str]:
-        return [a for a in self.settings.humans if not self.members(a)]
+        with self.lock:
+            return [a for a in self.settings.humans if not self.members(a)]
 
     def pick(self, token: object, actor: object) -> None:
-        """A student takes a country (free, or a team's below TEAM_MAX)."""
+        """A student takes a country (free, or a team's below TEAM_MAX).
+
+        With :attr:`Settings.lock_countries` (the default) only in the lobby: otherwise a
+        student could rejoin under another name mid-game and play another team's country.
+        """
         with self.lock:
             player = self.player_of(token)
+            if self.settings.lock_countries and self.status != "lobby" \
+                    and actor in self.settings.humans:  # (a model's country: its own message)
+                raise RoomError("Country", "countries are fixed once the game has started: "
+                                "ask the teacher to give you one")
             self._seat(player, actor, "Country")
             self._changed()
 
@@ -313,9 +384,19 @@ class Room:
             player = self._player(pid)
             del self.players[pid]
             for actor, pend in list(self.pending.items()):
-                if pend.player == player.name and actor == player.actor:
+                # by player number, not name: two students may share a name
+                if pend.pid == player.pid and actor == player.actor:
                     del self.pending[actor]
             self.note(f"The teacher removed {player.name}.")
+            self._changed()
+
+    def set_country_lock(self, secret: object, on: bool) -> None:
+        """Whether students may pick a country after the start (off: they may, as in the lobby)."""
+        with self.lock:
+            self._teacher(secret)
+            self.settings.lock_countries = bool(on)
+            self.note("Countries fixed after the start: the teacher assigns them." if on
+                      else "Students may pick a country during the game.")
             self._changed()
 
     def reassign(self, secret: object, pid: int, actor: str | None) -> None:
@@ -364,8 +445,8 @@ class Room:
             if self.scheduled(player.actor) is not None:
                 raise RoomError("Move", "this month the historical record decides for "
                                 f"{self.label(player.actor)}")
-            self.pending[player.actor] = Pending(str(action), player.name)
-            self._changed(save=False)
+            self.pending[player.actor] = Pending(str(action), player.name, player.pid)
+            self._changed()  # saved: a restart mid-month keeps the choices made so far
 
     def close_month(self, secret: object | None = None, by: str = "teacher") -> MonthRecord:
         """Play the month: humans' moves imposed, the unchosen fall back to the rule, logged."""
@@ -437,10 +518,13 @@ class Room:
     def tick(self) -> bool:
         """Close the month if its timer ran out (the registry's ticker calls it); True if so."""
         with self.lock:
-            if self.status == "playing" and self.deadline is not None \
-                    and self.clock() >= self.deadline:
-                self.close_month(by="timer")
-                return True
+            if self.status == "playing" and self.deadline is not None:
+                now = self.clock()
+                if now >= self.deadline:
+                    self.close_month(by="timer")
+                    return True
+                if self._saved_at is not None and now - self._saved_at >= SAVE_EVERY_S:
+                    self.save()  # so a restart resumes the timer near where it was
             return False
 
     def seconds_left(self) -> float | None:
@@ -501,6 +585,14 @@ class Room:
                       else "Timer off.")
             self._changed()
 
+    def show_debrief(self, secret: object, on: bool = True) -> None:
+        """Put the debrief on the board (and the teacher's screen) before the game ends: a
+        room-wide flag, since the board is another browser session than the teacher's."""
+        with self.lock:
+            self._teacher(secret)
+            self.debrief_shown = bool(on)
+            self._changed(save=False)
+
     def set_advice(self, secret: object, on: bool) -> None:
         with self.lock:
             self._teacher(secret)
@@ -522,14 +614,19 @@ class Room:
             dropped = [c for c in self.changes if c.month > last.month]
             self.changes = [c for c in self.changes if c.month <= last.month]
             self.rebuild()
-            self.pending = {m.actor: Pending(m.action, m.players[0] if m.players else "")
-                            for m in last.moves if m.by == "human"}
+            self.pending = {m.actor: self._pending_of(m) for m in last.moves if m.by == "human"}
             if self.status == "ended" and not self.world.finished:
                 self.status = "paused"
             self._start_timer()
             self.note(f"The teacher took back {last.date}"
                       + (f" and {len(dropped)} change(s) made after it." if dropped else "."))
             self._changed()
+
+    def _pending_of(self, move: Move) -> Pending:
+        """A closed human move as a pending choice again (undo), its chooser found by name."""
+        name = move.players[0] if move.players else ""
+        pid = next((p.pid for p in self.members(move.actor) if p.name == name), 0)
+        return Pending(move.action, name, pid)
 
     def change_parameter(self, secret: object, key: str, value: object) -> Change | None:
         """A live control of the seminar page, from the month being chosen on."""
@@ -575,6 +672,29 @@ class Room:
     def param(self, key: str) -> float:
         """A live control's value in force now."""
         return float(self._params()[key])
+
+    def events(self) -> list[tuple[int, str, str, str]]:
+        """The scenario's events at the dates in force (the teacher's moves applied):
+        (month index, name, description, source), those inside the run.
+
+        Why not ``self.world.events()``: the world reads its config, which keeps the scenario's
+        original dates; a moved event must be shown and narrated at its new month.
+        """
+        with self.lock:
+            evs = self.world.config.scenario.events
+            return [(t, ev.name, ev.description, ev.source)
+                    for (t, _), ev in zip(self.event_months(), evs, strict=True)
+                    if 0 <= t < self.spec.months]
+
+    def state_key(self) -> tuple:
+        """What the game's derived results depend on: every closed month's moves and every
+        change, by value. A counter of months or changes is not enough: undo plus a different
+        move gives the same counts and another game."""
+        with self.lock:
+            return (self.code, self.settings.scenario, self.settings.seed,
+                    tuple((r.month, r.axis, tuple((m.actor, m.action, m.by) for m in r.moves))
+                          for r in self.months),
+                    tuple((c.month, c.kind, c.key, c.new) for c in self.changes))
 
     def event_months(self) -> list[tuple[int, str]]:
         """Each scenario event's month now (after the teacher's moves) and its name."""
@@ -674,35 +794,94 @@ class Room:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.code}.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1))
+        with self.lock:
+            text = json.dumps(self.to_json(), ensure_ascii=False, indent=1)
+            self._saved_at = self.clock()
+        tmp.write_text(text)
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path, clock: Callable[[], float] = time.monotonic) -> Room:
-        """A saved room, its world replayed; a running game comes back paused."""
+        """A saved room, its world replayed; a running game comes back paused.
+
+        Whatever is wrong with the file (not JSON, a field missing or of the wrong type, an
+        unknown actor or action, an event that does not exist, a replay that differs) is one
+        :class:`RoomError` naming the file and the field, never a traceback on the page.
+        """
+        where = "the file"
         try:
             data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError(f"not an alignsim room file (a {type(data).__name__})")
             if data.get("format") != FORMAT:
                 raise ValueError(f"not an alignsim room file ({data.get('format')!r})")
+            where = "settings"
             s = data["settings"]
             settings = Settings(s["scenario"], int(s["seed"]), tuple(s["humans"]),
-                                int(s["timer_s"]), bool(s["advice"]), s.get("title", ""))
-            room = cls(data["code"], settings, data["teacher_hash"], path.parent, clock)
-            room.created = data["created"]
-            room.players = {p["pid"]: Player(**p) for p in data["players"]}
+                                int(s["timer_s"]), bool(s["advice"]), str(s.get("title", "")),
+                                bool(s.get("lock_countries", True)))
+            if settings.scenario not in SCENARIOS:
+                raise ValueError(f"unknown scenario {settings.scenario!r}")
+            where = "code"
+            room = cls(str(data["code"]), settings, str(data["teacher_hash"]), path.parent,
+                       clock)
+            spec = room.spec
+            unknown = set(settings.humans) - set(spec.actors)
+            if unknown:
+                raise ValueError(f"unknown actor {sorted(unknown)[0]!r}")
+            where = "created"
+            room.created = str(data["created"])
+            where = "players"
+            room.players = {int(p["pid"]): Player(**p) for p in data["players"]}
+            for p in room.players.values():
+                if p.actor is not None and p.actor not in settings.humans:
+                    raise ValueError(f"{p.name!r} plays {p.actor!r}, not a students' country")
+            where = "pending"
             room.pending = {a: Pending(**p) for a, p in data["pending"].items()}
+            for a, pend in room.pending.items():
+                _check_move(spec, a, pend.action, settings.humans)
+            where = "changes"
             room.changes = [Change(**c) for c in data["changes"]]
-            room.months = [MonthRecord(m["month"], m["date"],
+            n_events = len(room.world.config.scenario.events)
+            for c in room.changes:
+                if c.kind == "param" and c.key not in CONTROL_BY_KEY:
+                    raise ValueError(f"unknown parameter {c.key!r}")
+                if c.kind == "event" and not (c.key.isdecimal() and int(c.key) < n_events
+                                              and 0 <= int(c.new) < spec.months):
+                    raise ValueError(f"no event number {c.key!r} (or month {c.new!r})")
+                if c.kind not in ("param", "event"):
+                    raise ValueError(f"unknown kind {c.kind!r}")
+            where = "months"
+            room.months = [MonthRecord(int(m["month"]), str(m["date"]),
                                        [Move(**{**mv, "players": tuple(mv["players"])})
-                                        for mv in m["moves"]], m["closed_by"], m["axis"])
+                                        for mv in m["moves"]], str(m["closed_by"]),
+                                       float(m["axis"]))
                            for m in data["months"]]
-            room.notes = list(data["notes"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise RoomError("Saved game", f"{path.name} cannot be read ({err})") from None
-        room.rebuild()
-        room.status = "paused" if data["status"] == "playing" else data["status"]
-        room.remaining = data.get("remaining")
-        if data["status"] == "playing":
+            for rec in room.months:
+                for mv in rec.moves:
+                    _check_move(spec, mv.actor, mv.action, spec.actors)
+            where = "notes"
+            room.notes = [str(n) for n in data["notes"]]
+            where = "status"
+            status = data["status"]
+            if status not in STATUSES:
+                raise ValueError(f"must be one of {', '.join(STATUSES)} (got {status!r})")
+            where = "remaining"
+            remaining = data.get("remaining")
+            remaining = None if remaining is None else max(0.0, float(remaining))
+            where = "months (replay)"
+            room.rebuild()
+        except RoomError as err:
+            raise RoomError("Saved game", f"{path.name}, {where}: {err.message}") from None
+        except KeyError as err:
+            raise RoomError("Saved game", f"{path.name} cannot be read ({where}: field "
+                            f"{err.args[0]!r} missing)") from None
+        except (OSError, ValueError, TypeError, IndexError, AttributeError) as err:
+            raise RoomError("Saved game", f"{path.name} cannot be read ({where}: {err})"
+                            ) from None
+        room.status = "paused" if status == "playing" else status
+        room.remaining = remaining
+        if status == "playing":
             room.note("Server restarted: the game resumes paused.")
         return room
 

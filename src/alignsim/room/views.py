@@ -76,8 +76,10 @@ def status_html(room: Room) -> str:
 
 
 def event_marks(room: Room) -> list[Mark]:
+    """The chart's badges: the scenario's events at the dates in force (a moved event at its new
+    month, :meth:`Room.events`) and the teacher's changes."""
     marks = [Mark(t, "event", str(i + 1), f"{room.spec.start.plus(t)} {name}: {desc}")
-             for i, (t, name, desc, _src) in enumerate(room.world.events())]
+             for i, (t, name, desc, _src) in enumerate(room.events())]
     marks += [Mark(c.month, "intervention", f"★{i + 1}", f"{room.spec.start.plus(c.month)} "
                    f"teacher: {c.text}", charts.INTERVENTION_COLOUR)
               for i, c in enumerate(room.changes)]
@@ -150,10 +152,13 @@ def move_html(room: Room, m) -> str:
             f"{fmt_util(m.payoff)} util</div>")
 
 
-def month_html(room: Room, rec: MonthRecord) -> str:
-    """One closed month: the events, the teacher's changes, every move that did something."""
+def month_html(room: Room, rec: MonthRecord,
+               events: Sequence[tuple[int, str, str, str]] | None = None) -> str:
+    """One closed month: the events (at the dates in force), the teacher's changes, every move
+    that did something. ``events``: :meth:`Room.events`, if the caller already has it."""
+    events = room.events() if events is None else events
     rows = [f"<div class='room-event'>Event: <b>{esc(name)}</b> — {esc(desc)}</div>"
-            for t, name, desc, _src in room.world.events() if t == rec.month]
+            for t, name, desc, _src in events if t == rec.month]
     rows += [f"<div class='room-change'>★ Teacher, from this month: {esc(c.text)}</div>"
              for c in room.changes if c.month == rec.month]
     humans = set(room.settings.humans)
@@ -168,7 +173,8 @@ def month_html(room: Room, rec: MonthRecord) -> str:
 def log_html(room: Room, months: int | None = None) -> str:
     """The narrated log, newest month first, then the room's own notes (joins, fallbacks)."""
     recs = list(reversed(room.months))[:months]
-    body = "".join(month_html(room, r) for r in recs) or (
+    events = room.events()  # once for the whole log
+    body = "".join(month_html(room, r, events) for r in recs) or (
         "<p class='quiet'>No month played yet.</p>")
     notes = "".join(f"<li>{esc(n)}</li>" for n in reversed(room.notes[-12:]))
     return (f"<div class='room-log'>{body}</div><details class='room-notes'><summary>Room "
@@ -216,7 +222,13 @@ def options(room: Room, actor: str) -> list[tuple[str, str, str]]:
 
 
 def player_html(room: Room, player: Player) -> str:
-    """A student's own header: name, country, payoff, what they chose this month."""
+    """A student's own header: name, country, payoff, what they chose this month (read under
+    the room's lock: other sessions change the players and choices meanwhile)."""
+    with room.lock:
+        return _player_html(room, player)
+
+
+def _player_html(room: Room, player: Player) -> str:
     if player.actor is None:
         return (f"<div class='room-me'>You are <b>{esc(player.name)}</b>. Pick a country "
                 "below.</div>")
