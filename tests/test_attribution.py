@@ -292,3 +292,14 @@ def test_attribute_cli_bad_input_is_one_line_exit_2(tmp_path, args, key):
     assert len(lines) == 1 and lines[0].startswith("alignsim-attribute: error: "), res.stderr
     assert key in lines[0]
     assert not out.exists()
+
+
+def test_one_replicate_given_to_hydra_is_refused(tmp_path, cli):
+    """``replicates=1`` (Hydra's key, which wins over attribution.replicates) cannot give an
+    interval: one line naming it, exit 2, nothing written."""
+    proc = cli(["replicates=1", "scenario=baseline", "months=6", "dates=end", "--out",
+                str(tmp_path / "out")], cwd=tmp_path, program="alignsim-attribute")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("alignsim-attribute: error: replicates: must be >= 2 "
+                                   "(intervals need a spread), got 1")
+    assert not (tmp_path / "out").exists()

@@ -711,6 +711,9 @@ def _run(args) -> None:
     conf, vconf, overrides = inputs(args)
     dcfg = compose_dictconfig(overrides)
     config = to_config(dcfg)
+    if int(config.replicates) < 2:  # a Hydra `replicates=` wins over attribution.replicates
+        raise ConfigError("replicates", f"must be >= 2 (intervals need a spread), got "
+                                        f"{config.replicates}")
     extra = sorted({str(p.args.get("at", "")) for p in vconf.causal.values()} - {""})
     extra = [d for d in extra if _within(d, config)]  # a pattern dated after the run is n/a
     a = attribute(config, conf, extra_dates=extra, progress=bool(config.progress))
