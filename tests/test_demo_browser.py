@@ -13,43 +13,21 @@ import csv
 import io
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from browser_support import ARGS, CHROMIUM, UI_TIMEOUT_MS, needs_chromium, serving
+
 ROOT = Path(__file__).resolve().parents[1]
 README_SCREENSHOT = ROOT / "docs" / "img" / "demo.png"
 # The test always takes a screenshot; it replaces the README's only when asked, so that running
 # the tests leaves the checkout clean:
 #   ALIGNSIM_UPDATE_SCREENSHOT=1 .venv/bin/pytest tests/test_demo_browser.py
 UPDATE_README_SCREENSHOT = os.environ.get("ALIGNSIM_UPDATE_SCREENSHOT") == "1"
-START_TIMEOUT_S = 180  # the server imports mesa, solara and the model: slow on a busy 2-core box
-UI_TIMEOUT_MS = 60_000
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install -y chromium)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = needs_chromium
 
 
 def _demo_command(port: int) -> list[str]:
@@ -65,37 +43,8 @@ def _demo_command(port: int) -> list[str]:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``alignsim-demo --port <free port>``, waited for, killed at the end."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(_demo_command(port), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_serving(proc, url, log)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
-
-
-def _wait_until_serving(proc: subprocess.Popen, url: str, log) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"alignsim-demo exited with {proc.returncode}: {log.read()[-2000:]!r}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"alignsim-demo did not answer on {url} within {START_TIMEOUT_S} s")
-        time.sleep(0.5)
+    with serving(_demo_command) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

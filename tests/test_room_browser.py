@@ -15,22 +15,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-START_TIMEOUT_S = 180  # the server imports mesa, solara and the model: slow on a busy box
-UI_TIMEOUT_MS = 60_000
+from browser_support import ARGS, CHROMIUM, UI_TIMEOUT_MS, needs_chromium, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
@@ -44,54 +37,16 @@ MOVES = {  # what each student plays when the record leaves the choice to them
 }
 DROP_OUT_MONTH = 3  # Türkiye's student is gone from this month on
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install -y chromium)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_serving(proc: subprocess.Popen, url: str, log) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"alignsim-demo exited with {proc.returncode}: {log.read()[-2000:]!r}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"alignsim-demo did not answer on {url} within {START_TIMEOUT_S} s")
-        time.sleep(0.5)
+pytestmark = needs_chromium
 
 
 @contextlib.contextmanager
 def _serve(rooms: Path) -> Iterator[str]:
     """``alignsim-demo --room`` on a free port, games saved in ``rooms``; stopped at the end."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "ALIGNSIM_ROOM_HOST_KEY": HOST_KEY}
-    cmd = [sys.executable, "-m", "alignsim.demo.serve", "--room", "--port", str(port),
-           "--rooms-dir", str(rooms)]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            _wait_until_serving(proc, url, log)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+    with serving(lambda port: [sys.executable, "-m", "alignsim.demo.serve", "--room", "--port",
+                               str(port), "--rooms-dir", str(rooms)], env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
