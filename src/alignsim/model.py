@@ -31,7 +31,7 @@ import numpy as np
 from alignsim.agents import ActorAgent
 from alignsim.ensemble import Recorder, Trajectory, equilibrium_valuation
 from alignsim.kernel.decisions import Memory, remember
-from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.rows import play as step_payoffs
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.kernel.state import initial_state

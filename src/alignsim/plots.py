@@ -10,9 +10,11 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 from alignsim.ensemble import Trajectory
+from alignsim.kernel.calendar import first_days
 from alignsim.metrics import band
 from alignsim.results import step_dates
 
@@ -27,12 +29,18 @@ def theme(context: str = "notebook"):
     return plt, sns
 
 
-def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
-    """The Russian–Turkic axis over time: median, 90 % band, and the scheduled events marked."""
-    spec = traj.spec
+def drift_figure(traj: Trajectory | None, title: str | None = None, *,
+                 spec=None, stats: dict | None = None, replicates: int | None = None
+                 ) -> plt.Figure:
+    """The Russian–Turkic axis over time: median, 90 % band, and the scheduled events marked.
+
+    From a trajectory, or (``traj=None``) from a Spec and monthly ``stats`` already reduced
+    (:meth:`alignsim.summary.RunSummary.monthly_bands`, a run kept without its time series)."""
+    if traj is not None:
+        spec, stats, replicates = traj.spec, band(traj.axis, axis_=1), traj.axis.shape[1]
     theme("notebook")
-    dates = step_dates(traj)
-    stats = band(traj.axis, axis_=1)
+    dates = (step_dates(traj) if traj is not None
+             else pd.to_datetime(first_days(spec.start, len(stats["median"]))))
     fig, ax = plt.subplots(figsize=(11, 5.2), layout="constrained")
     ax.fill_between(dates, stats["p05"], stats["p95"], alpha=0.25, color="C0",
                     label="90 % band over replicates")
@@ -51,7 +59,7 @@ def drift_figure(traj: Trajectory, title: str | None = None) -> plt.Figure:
                 fontsize=7, color="C3")
     ax.set_ylabel("axis = w_turkic − w_russian  (> 0: Turkic)")
     ax.set_xlabel("date")
-    ax.set_title(title or f"Kazakhstan's Russian–Turkic axis — {traj.axis.shape[1]} replicates")
+    ax.set_title(title or f"Kazakhstan's Russian–Turkic axis — {replicates} replicates")
     ax.legend(loc="lower right")
     return fig
 

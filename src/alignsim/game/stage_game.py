@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.kernel.decisions import Memory, uses_equilibrium
-from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.rows import play as step_payoffs
 from alignsim.kernel.spec import ConfigError, Spec
 from alignsim.kernel.state import State, initial_state
 from alignsim.kernel.step import month_step, replicate_uniforms

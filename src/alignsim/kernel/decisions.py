@@ -28,7 +28,7 @@ from alignsim.kernel.policies import (
     reinforce,
     rule_temperature,
 )
-from alignsim.kernel.spec import ConfigError, Spec
+from alignsim.kernel.spec import ConfigError, Spec, actor_horizons
 from alignsim.kernel.state import State
 
 Valuation = Callable[[Spec, State, int], np.ndarray]
@@ -96,8 +96,12 @@ def expected_payoffs(
     ci, ca = candidate_pairs(spec, actors)
     eq = np.array([RULE_TABLE[spec.rules[i]].belief == "equilibrium" for i in ci], dtype=bool)
     q = np.full((state.replicates, spec.n_actors, spec.n_actions), -np.inf)
-    if (~eq).any():
-        q[:, ci[~eq], ca[~eq]] = _lookahead(state, memory, spec, t, ci[~eq], ca[~eq])
+    if (~eq).any():  # the compiled kernel's look-ahead (``_lookahead`` is its NumPy oracle)
+        from alignsim.kernel.rows import lookahead_values
+
+        wanted = sorted(set(ci[~eq].tolist()))
+        q[:, ci[~eq], ca[~eq]] = lookahead_values(state, memory.last, memory.counts, spec, t,
+                                                  wanted)[:, ci[~eq], ca[~eq]]
     if eq.any():
         if equilibrium is None:
             raise ConfigError(
@@ -154,15 +158,6 @@ def _lookahead(
     return value.reshape(r, c)
 
 
-def actor_horizons(spec: Spec) -> np.ndarray:
-    """Each actor's look-ahead in months ``(N,)`` (``policy.actors.<i>.horizon`` or the default)."""
-    default = np.full(spec.n_actors, int(spec.horizon), dtype=np.int64)
-    if spec.horizons is None:
-        return default
-    own = np.asarray(spec.horizons, dtype=np.int64)
-    return np.where(own > 0, own, default)
-
-
 def _discount_sums(discount: float, horizon: np.ndarray) -> np.ndarray:
     """``sum_{h < H} d^h`` for each row's horizon ``H``, summed in month order (as the value)."""
     out = np.zeros(horizon.shape)
@@ -209,19 +204,26 @@ def decide_actor(
     spec: Spec, actor: int, q: np.ndarray, memory: Memory, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """One actor's choice over all replicates by its configured rule: ``(choice, probs)``."""
+    from alignsim.kernel.rows import choose as compiled_choose
+
+    rule = spec.rules[actor]
+    temperature = rule_temperature(rule, float(spec.temperature[actor]), spec.qre_lambda)
+    spread = spec.temperature_scale == "spread" and RULE_TABLE[rule].belief != "equilibrium"
+    return compiled_choose(spec, actor, q[:, actor, :], memory.propensity[:, actor, :],
+                           np.asarray(u, float).reshape(-1), temperature, spread)
+
+
+def decide_actor_numpy(
+    spec: Spec, actor: int, q: np.ndarray, memory: Memory, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decide_actor` in NumPy (:mod:`alignsim.kernel.policies`): the tests' oracle."""
     rule = spec.rules[actor]
     qa = q[:, actor, :]
     temperature = rule_temperature(rule, float(spec.temperature[actor]), spec.qre_lambda)
     if spec.temperature_scale == "spread" and RULE_TABLE[rule].belief != "equilibrium":
         temperature = temperature * payoff_spread(qa)
-    return choose(
-        rule,
-        qa,
-        u,
-        temperature=temperature,
-        propensity=memory.propensity[:, actor, :],
-        allowed=spec.allowed[actor],
-    )
+    return choose(rule, qa, u, temperature=temperature,
+                  propensity=memory.propensity[:, actor, :], allowed=spec.allowed[actor])
 
 
 def apply_forced(spec: Spec, t: int, actions: np.ndarray) -> np.ndarray:

@@ -176,6 +176,16 @@ class Spec:
         return alignment[..., pos] - alignment[..., neg]
 
 
+def actor_horizons(spec: Spec) -> np.ndarray:
+    """Each actor's look-ahead in months ``(N,)`` (``policy.actors.<i>.horizon`` or the default)."""
+    default = np.full(spec.n_actors, int(spec.horizon), dtype=np.int64)
+    if spec.horizons is None:
+        return default
+    own = np.asarray(spec.horizons, dtype=np.int64)
+    return np.where(own > 0, own, default)
+
+
+
 # --------------------------------------------------------------------------------- checks
 def _check_range(key: str, value: float, lo: float | None, hi: float | None) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not np.isfinite(value):

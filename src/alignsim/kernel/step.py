@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from alignsim.kernel import streams
 from alignsim.kernel.decisions import (
     Memory,
     Valuation,
@@ -17,7 +18,7 @@ from alignsim.kernel.decisions import (
     expected_payoffs,
     remember,
 )
-from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.rows import play
 from alignsim.kernel.spec import Spec
 from alignsim.kernel.state import State
 
@@ -27,14 +28,12 @@ def replicate_uniforms(
 ) -> np.ndarray:
     """Uniforms ``(R, T, N)``: one per replicate, month and actor, from per-replicate streams.
 
-    Replicate ``r`` draws from ``SeedSequence(seed, spawn_key=(*key, r))``, so its numbers do not
-    depend on which other replicates are drawn beside it.
+    Replicate ``r`` draws from ``SeedSequence(seed, spawn_key=(*key, r))`` (PCG64), so its
+    numbers do not depend on which other replicates are drawn beside it. Computed by the
+    compiled re-implementation of SeedSequence and PCG64 (:mod:`alignsim.kernel.streams`), bit
+    for bit the NumPy numbers, ~10x faster and in parallel.
     """
-    out = np.empty((len(replicates), months, actors))
-    for j, r in enumerate(replicates):
-        ss = np.random.SeedSequence(int(seed), spawn_key=(*map(int, key), int(r)))
-        out[j] = np.random.default_rng(ss).random((months, actors))
-    return out
+    return streams.replicate_uniforms(seed, replicates, months, actors, key)
 
 
 def month_step(
@@ -55,5 +54,5 @@ def month_step(
     for i in range(spec.n_actors):
         chosen[:, i], _ = decide_actor(spec, i, q, memory, u[:, i])
     actions = apply_forced(spec, t, chosen)
-    nxt, realised = step_payoffs(state, actions, spec, t)
+    nxt, realised = play(state, actions, spec, t)
     return nxt, remember(memory, actions, realised, q, spec), actions, realised, q

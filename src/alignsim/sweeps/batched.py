@@ -202,13 +202,15 @@ def default_experiment(cfg: DictConfig) -> None:
 
 
 def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
-    """Run the points of ``manifest.json`` assigned to ``batch`` (in this process, in order).
+    """Run the points of ``manifest.json`` assigned to ``batch`` (in this process).
 
-    Never raises for a bad point: each failure is recorded in the point's folder and logged.
+    Each point is composed and checked on its own; then the points' simulations share compiled
+    calls, their parameters on the batch axis (:func:`alignsim.ensemble.run_points`). Never
+    raises for a bad point: each failure is recorded in the point's folder and logged.
     """
     from alignsim.config import to_config
     from alignsim.errors import error_line
-    from alignsim.sweeps.point import record_failure, run_point
+    from alignsim.sweeps.point import prepare_point, record_failure
 
     manifest = read_manifest(sweep_dir)
     if manifest is None:
@@ -219,6 +221,7 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
     cache: dict[tuple[str, ...], DictConfig] = {}
     counts = {"completed": 0, "skipped": 0, "failed": 0}
     t0 = time.perf_counter()
+    jobs = []
     for p in mine:
         out = sweep_dir / p["dir"]
         out.mkdir(parents=True, exist_ok=True)
@@ -231,12 +234,45 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
             counts["failed"] += 1
             log.debug("point %s: %s", p["num"], error_line(exc))
             continue
-        status = run_point(config, cfg, out, overrides=p["overrides"], keep=keep)["status"]
+        job = prepare_point(config, cfg, out, overrides=p["overrides"], keep=keep)
+        if job["status"] == "ready":
+            jobs.append(job)
+        else:
+            counts[job["status"]] = counts.get(job["status"], 0) + 1
+    for status in simulate_jobs(jobs):
         counts[status] = counts.get(status, 0) + 1
     words = {"completed": "run", "skipped": "already done", "failed": "failed"}
     log.info("batch %d: %d points in %.2f s (%s)", batch, len(mine), time.perf_counter() - t0,
              ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v))
     return {"batch": batch, "points": len(mine), **counts}
+
+
+def simulate_jobs(jobs: list[dict]) -> Iterator[str]:
+    """Simulate prepared points, many per compiled call, and write each one as it finishes;
+    yields each point's final status. A failing call fails only its own points."""
+    from alignsim.ensemble import run_points
+    from alignsim.sweeps.point import fail_point, finish_point, point_run, simulate_point
+
+    batched = [j for j in jobs if point_run(j) is not None]
+    for job in jobs:
+        if point_run(job) is None:  # posterior draws: one replicate per draw, run alone
+            try:
+                yield finish_point(job, simulate_point(job))["status"]
+            except Exception as exc:  # recorded, never raised
+                yield fail_point(job, exc)["status"]
+    by_seed: dict[int, list[dict]] = {}
+    for job in batched:
+        by_seed.setdefault(int(job["config"].seed), []).append(job)
+    for seed, group in by_seed.items():
+        done: set[int] = set()
+        try:
+            for n, traj in run_points([point_run(j) for j in group], seed):
+                done.add(n)
+                yield finish_point(group[n], traj)["status"]
+        except Exception as exc:  # recorded, never raised: the call's unfinished points fail
+            for n, job in enumerate(group):
+                if n not in done:
+                    yield fail_point(job, exc)["status"]
 
 
 def run_in_process(experiment: str, directory: Path | str, overrides: list[str] | tuple = (),
@@ -251,7 +287,7 @@ def run_in_process(experiment: str, directory: Path | str, overrides: list[str] 
     """
     from alignsim.config import compose_dictconfig, conf_dir, to_config
     from alignsim.sweeps.design import design_points
-    from alignsim.sweeps.point import command_line_value, record_failure, run_point
+    from alignsim.sweeps.point import command_line_value, prepare_point, record_failure
 
     directory = Path(directory)
     fixed = [f"+experiment={experiment}", *overrides]
@@ -263,6 +299,7 @@ def run_in_process(experiment: str, directory: Path | str, overrides: list[str] 
     keep = frozenset({k for k, vs in grid.items() if len(vs) > 1}
                      | {d.split("=", 1)[0] for d in (design[0] if design else [])})
     cache: dict[tuple[str, ...], DictConfig] = {}
+    jobs = []
     for num, point in enumerate(expand(lists, design)):
         out = directory / str(num)
         chosen = [p for p in point if p.split("=", 1)[0] in groups]
@@ -275,7 +312,11 @@ def run_in_process(experiment: str, directory: Path | str, overrides: list[str] 
         except Exception as exc:
             record_failure(out, exc, overrides=[*fixed, *point], keep=keep)
             continue
-        run_point(config, cfg, out, overrides=[*fixed, *point], keep=keep)
+        job = prepare_point(config, cfg, out, overrides=[*fixed, *point], keep=keep)
+        if job["status"] == "ready":
+            jobs.append(job)
+    for _ in simulate_jobs(jobs):
+        pass
     return directory
 
 

@@ -392,8 +392,24 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
     Never raises for a bad point (its error line goes to ``point.json``), so that one failure
     neither stops the sweep nor, under Hydra's basic launcher, skips the report at the end.
     ``overrides`` defaults to the Hydra job's task overrides; ``keep``: the bookkeeping keys the
-    sweep varies (see :data:`SWEEPABLE_BOOKKEEPING`).
+    sweep varies (see :data:`SWEEPABLE_BOOKKEEPING`). A batch of points runs the same steps with
+    the simulations of many points in one compiled call (:func:`alignsim.sweeps.batched.run_batch`).
     """
+    job = prepare_point(config, cfg, out_dir, overrides, keep, log_failure)
+    if job["status"] != "ready":
+        return job
+    try:
+        traj = simulate_point(job)
+    except Exception as exc:  # a failed point is recorded, never raised (see docstring)
+        return fail_point(job, exc, log_failure)
+    return finish_point(job, traj, log_failure)
+
+
+def prepare_point(config: Config, cfg: DictConfig, out_dir: Path,
+                  overrides: list[str] | None = None,
+                  keep: frozenset[str] = frozenset(), log_failure: bool = True) -> dict:
+    """Everything about a point but its simulation: ``status`` ``ready`` (with its record,
+    experiment, parameters and config), ``skipped`` (already done) or ``failed`` (recorded)."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     overrides = job_overrides() if overrides is None else list(overrides)
@@ -416,6 +432,8 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         return {"status": "skipped", "point_key": key}
     for name in (POINT_JSON, POINT_PARQUET, TRAJECTORY_PARQUET):
         (out_dir / name).unlink(missing_ok=True)  # a stale point must not pass for this one
+    job = {"status": "ready", "point_key": key, "record": record, "prov": prov, "t0": t0,
+           "out_dir": out_dir, "config": config, "overrides": overrides}
     try:
         exp = point_replicates(Experiment.from_config(config.experiment), overrides,
                                int(config.replicates))
@@ -427,39 +445,80 @@ def run_point(config: Config, cfg: DictConfig, out_dir: Path,
         record["replicates"] = exp.replicates
         record["first_replicate"] = exp.first_replicate
         record["streams"] = exp.streams
-        point_config = apply_experiment(config, exp)
-        if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
-            from alignsim.draws import check_not_overridden, posterior_ensemble
+        job.update(exp=exp, params=params, point_config=apply_experiment(config, exp))
+        if config.payoffs.draws:
+            from alignsim.draws import check_not_overridden
 
             check_not_overridden(config.payoffs.draws, overrides)
-            traj, which = posterior_ensemble(point_config, config.payoffs.draws,
-                                             replicates=exp.replicates, key=exp.stream_key(key),
-                                             first_replicate=exp.first_replicate)
-            record["draws_file"] = str(config.payoffs.draws)
-            record["draw_of_replicate"] = [int(d) for d in which]
-            record["band"] = ("replicate noise and parameter uncertainty (posterior draws, "
-                              "one per replicate)")
         else:
-            traj = run_ensemble(compile_spec(point_config), exp.replicates, config.seed,
-                                key=exp.stream_key(key), first_replicate=exp.first_replicate)
-        write_parquet(outcome_frame(traj, params, key, exp), out_dir / POINT_PARQUET, prov)
-        write_parquet(trajectory_frame(traj, params, key), out_dir / TRAJECTORY_PARQUET, prov)
-        record["status"] = "completed"
-        record["drift_end_mean"] = round(float((traj.axis[-1] - traj.axis[0]).mean()), 6)
-    except Exception as exc:  # a failed point is recorded, never raised (see docstring)
-        for name in (POINT_PARQUET, TRAJECTORY_PARQUET):
-            (out_dir / name).unlink(missing_ok=True)
-        record["status"] = "failed"
-        record["error"] = error_line(exc)
-        record["error_type"] = type(exc).__name__
-        if log_failure:  # a single run reports it itself, as one line (alignsim.cli)
-            log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
-    record["elapsed_s"] = round(time.perf_counter() - t0, 3)
+            job["spec"] = compile_spec(job["point_config"])
+    except Exception as exc:  # recorded, never raised
+        return fail_point(job, exc, log_failure)
+    return job
+
+
+def point_run(job: dict):
+    """The point as a :class:`alignsim.ensemble.PointRun` (None: posterior draws, run alone)."""
+    from alignsim.ensemble import PointRun
+
+    if "spec" not in job:
+        return None
+    exp = job["exp"]
+    return PointRun(job["spec"], exp.replicates, exp.stream_key(job["point_key"]),
+                    exp.first_replicate)
+
+
+def simulate_point(job: dict) -> Trajectory:
+    """The point's replicates on their own (a batch runs many points at once instead)."""
+    config, exp, record = job["config"], job["exp"], job["record"]
+    if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
+        from alignsim.draws import posterior_ensemble
+
+        traj, which = posterior_ensemble(job["point_config"], config.payoffs.draws,
+                                         replicates=exp.replicates,
+                                         key=exp.stream_key(job["point_key"]),
+                                         first_replicate=exp.first_replicate)
+        record["draws_file"] = str(config.payoffs.draws)
+        record["draw_of_replicate"] = [int(d) for d in which]
+        record["band"] = ("replicate noise and parameter uncertainty (posterior draws, "
+                          "one per replicate)")
+        return traj
+    return run_ensemble(job["spec"], exp.replicates, config.seed,
+                        key=exp.stream_key(job["point_key"]),
+                        first_replicate=exp.first_replicate)
+
+
+def finish_point(job: dict, traj: Trajectory, log_failure: bool = True) -> dict:
+    """Write a simulated point's tables and its ``point.json`` (a failure to write is recorded)."""
+    record, out_dir = job["record"], job["out_dir"]
+    try:
+        write_parquet(outcome_frame(traj, job["params"], job["point_key"], job["exp"]),
+                      out_dir / POINT_PARQUET, job["prov"])
+        write_parquet(trajectory_frame(traj, job["params"], job["point_key"]),
+                      out_dir / TRAJECTORY_PARQUET, job["prov"])
+    except Exception as exc:  # recorded, never raised
+        return fail_point(job, exc, log_failure)
+    record["status"] = "completed"
+    record["drift_end_mean"] = round(float((traj.axis[-1] - traj.axis[0]).mean()), 6)
+    record["elapsed_s"] = round(time.perf_counter() - job["t0"], 3)
     write_json(record, out_dir / POINT_JSON)
-    if record["status"] == "completed":
-        log.info("point done in %.2f s: %s", record["elapsed_s"], " ".join(record["overrides"]))
-        return {"status": "completed", "point_key": key}
-    return {"status": record["status"], "point_key": key, "error": record["error"]}
+    log.info("point done in %.2f s: %s", record["elapsed_s"], " ".join(record["overrides"]))
+    return {"status": "completed", "point_key": job["point_key"]}
+
+
+def fail_point(job: dict, exc: BaseException, log_failure: bool = True) -> dict:
+    """Record a point whose run failed: its error line in ``point.json``, no tables."""
+    record, out_dir = job["record"], job["out_dir"]
+    for name in (POINT_PARQUET, TRAJECTORY_PARQUET):
+        (out_dir / name).unlink(missing_ok=True)
+    record["status"] = "failed"
+    record["error"] = error_line(exc)
+    record["error_type"] = type(exc).__name__
+    if log_failure:  # a single run reports it itself, as one line (alignsim.cli)
+        log.error("point failed (%s): %s", " ".join(record["overrides"]), record["error"])
+    record["elapsed_s"] = round(time.perf_counter() - job["t0"], 3)
+    write_json(record, out_dir / POINT_JSON)
+    return {"status": "failed", "point_key": job["point_key"], "error": record["error"]}
 
 
 def record_failure(out_dir: Path, exc: BaseException,

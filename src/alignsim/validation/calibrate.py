@@ -17,6 +17,17 @@ sees a deterministic function. Candidates are applied by setting the dotted key 
 typed config and recompiling (~6 ms, exact for any key, and range-checked by the compiler), then
 the spec is cut to the months the fit patterns need (the first months of a run do not depend on
 its length: events and uniforms are laid out month by month).
+
+Batches. Whenever the candidates the optimiser will ask for next are known in advance, they run
+together (:meth:`Objective.prefetch`, through :func:`alignsim.ensemble.run_points`: several
+candidates per compiled call) and the objective then answers from that store, in the optimiser's
+own order, with the numbers a run per candidate gives. Known in advance are the defaults plus
+differential evolution's initial population (read off a run of the same optimiser with
+``maxiter=0`` on a stand-in function, which draws the same population from the same seed) or
+Nelder–Mead's start simplex, and the start simplex of the polish. The generations of
+differential evolution with ``updating="immediate"`` stay one candidate at a time: each trial
+is built from the population as updated by the one before, so batching them would need
+``updating="deferred"``, another search with other numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +35,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from alignsim import __version__
-from alignsim.ensemble import run_ensemble
+from alignsim.ensemble import MAX_ROWS, PointRun, run_ensemble, run_points
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.tools import (
@@ -126,6 +138,11 @@ class Objective:
     regularisation: float
     months: int = 0
     history: list[Evaluation] = field(default_factory=list)
+    max_rows: int = MAX_ROWS  # candidates x replicates per compiled call of a batch
+    runs: int = field(default=0, init=False)  # model runs made (prefetched ones when they ran)
+    batched: int = field(default=0, init=False)  # of which in batches (prefetched)
+    # prefetched candidates not yet asked for: bits of x -> [evaluation, calls it answers]
+    _store: dict[bytes, list] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.patterns:
@@ -140,22 +157,77 @@ class Objective:
         return set_config_values(self.base, {p.key: v for p, v in zip(self.params, x,
                                                                        strict=True)})
 
+    def spec_at(self, x: Sequence[float]) -> Spec:
+        return truncate_spec(compile_spec(self.config_at(x)), self.months)
+
     def results(self, x: Sequence[float]) -> list[PatternResult]:
-        spec = truncate_spec(compile_spec(self.config_at(x)), self.months)
-        traj = run_ensemble(spec, self.replicates, self.seed)
+        traj = run_ensemble(self.spec_at(x), self.replicates, self.seed)
         return evaluate_all(traj, self.patterns)
+
+    def results_many(self, xs: Sequence[Sequence[float]]
+                     ) -> Iterator[tuple[int, list[PatternResult]]]:
+        """``(i, results(xs[i]))`` for every candidate, the same numbers, run as batches
+        (:func:`alignsim.ensemble.run_points`); yielded as each batch finishes, in call order."""
+        points = [PointRun(self.spec_at(x), self.replicates) for x in xs]
+        for i, traj in run_points(points, self.seed, max_rows=self.max_rows):
+            yield i, evaluate_all(traj, self.patterns)
 
     def penalty(self, x: Sequence[float]) -> float:
         d = [(v - p.default) / (p.hi - p.lo) for p, v in zip(self.params, x, strict=True)]
         return float(self.regularisation * np.sum(np.square(d)))
 
-    def __call__(self, x: Sequence[float]) -> float:
-        t0 = time.perf_counter()
-        errors = np.array([p.error for p in self.results(x)])
+    def _evaluation(self, x: Sequence[float], results: list[PatternResult],
+                    seconds: float) -> Evaluation:
+        errors = np.array([p.error for p in results])
         value = float(np.sum(errors**2)) + self.penalty(x)
-        self.history.append(Evaluation(np.array(x, float), value, errors,
-                                       time.perf_counter() - t0))
-        return value
+        return Evaluation(np.array(x, float), value, errors, seconds)
+
+    def prefetch(self, xs: Sequence[Sequence[float]], *,
+                 done: Callable[[Evaluation], None] | None = None) -> int:
+        """Run the candidates ``xs`` the optimiser will ask for next, together; as many calls
+        for each as it appears in ``xs`` are then answered from the store with the same numbers
+        (a candidate asked for more often, or never prefetched, runs on its own). ``done`` sees
+        each finished candidate's evaluation. Returns how many candidates ran."""
+        uses = Counter(_key(x) for x in xs)
+        todo: dict[bytes, list[float]] = {}
+        for x in xs:
+            k = _key(x)
+            if k not in self._store:
+                todo.setdefault(k, [float(v) for v in x])
+        keys, cands = list(todo), list(todo.values())
+        t0 = time.perf_counter()
+        finished: dict[int, Evaluation] = {}
+        for i, results in self.results_many(cands):
+            finished[i] = self._evaluation(cands[i], results, 0.0)
+            self.runs += 1
+            self.batched += 1
+            if done is not None:
+                done(finished[i])
+        seconds = (time.perf_counter() - t0) / max(len(cands), 1)  # the batch's time, shared
+        for i, k in enumerate(keys):
+            finished[i].seconds = seconds
+            self._store[k] = [finished[i], 0]
+        for k, n in uses.items():
+            self._store[k][1] += n
+        return len(cands)
+
+    def __call__(self, x: Sequence[float]) -> float:
+        k = _key(x)
+        if k in self._store:
+            hit, uses = self._store[k]
+            if uses <= 1:
+                del self._store[k]
+            else:
+                self._store[k][1] = uses - 1
+            self.history.append(dataclasses.replace(hit, x=np.array(x, float)))
+            return hit.value
+        t0 = time.perf_counter()
+        results = self.results(x)
+        self.runs += 1
+        ev = self._evaluation(x, results, 0.0)
+        ev.seconds = time.perf_counter() - t0
+        self.history.append(ev)
+        return ev.value
 
     def unit(self, u: Sequence[float]) -> float:
         """``J`` over the unit cube (each parameter scaled to its bounds)."""
@@ -163,6 +235,11 @@ class Objective:
 
     def from_unit(self, u: Sequence[float]) -> list[float]:
         return [p.from_unit(v) for p, v in zip(self.params, u, strict=True)]
+
+
+def _key(x: Sequence[float]) -> bytes:
+    """A candidate's identity in the store: its values' exact bits."""
+    return np.asarray(x, dtype=np.float64).tobytes()
 
 
 @dataclass
@@ -180,6 +257,7 @@ class CalibrationResult:
     regularisation: float
     fit_patterns: list[str]
     message: str
+    batched: int = 0  # candidates run in batches (the rest one at a time)
 
     @property
     def values(self) -> dict[str, float]:
@@ -236,35 +314,52 @@ def calibrate(
     x0 = [p.default for p in params] if start is None else [float(v) for v in start]
     u0 = np.clip([p.to_unit(v) for p, v in zip(params, x0, strict=True)], 0.0, 1.0)
     t0 = time.perf_counter()
-    default_value = obj([p.default for p in params])
     bar = _progress(progress, conf)
+    lowest = [float("inf")]
 
-    def f(u: np.ndarray) -> float:
-        v = obj.unit(u)
+    def tick(value: float) -> None:
+        lowest[0] = min(lowest[0], value)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(best=f"{min(e.value for e in obj.history):.4g}")
+            bar.set_postfix(best=f"{lowest[0]:.4g}")
+
+    def f(u: np.ndarray) -> float:
+        runs = obj.runs
+        v = obj.unit(u)
+        if obj.runs > runs:  # prefetched candidates ticked when their batch ran
+            tick(v)
         return v
 
+    def prefetch(us: Sequence[Sequence[float]], extra: Sequence[Sequence[float]] = ()) -> None:
+        obj.prefetch([*extra, *(obj.from_unit(u) for u in us)], done=lambda e: tick(e.value))
+
+    bounds = [(0.0, 1.0)] * len(params)
+    defaults = [p.default for p in params]
     if conf.method == "differential_evolution":
-        res = differential_evolution(
-            f, [(0.0, 1.0)] * len(params), x0=u0, seed=conf.optimiser_seed,
-            maxiter=conf.maxiter, popsize=conf.popsize, polish=False, tol=0.0,
-            init="latinhypercube", updating="immediate",
-        )
+        de = {"x0": u0, "seed": conf.optimiser_seed, "maxiter": conf.maxiter,
+              "popsize": conf.popsize, "polish": False, "tol": 0.0, "init": "latinhypercube",
+              "updating": "immediate"}
+        prefetch(_first_generation(bounds, de), extra=[defaults])
+        default_value = obj(defaults)
+        res = differential_evolution(f, bounds, **de)
     else:
-        res = minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+        simplex = _simplex(u0)
+        prefetch(_in_box(simplex), extra=[defaults])
+        default_value = obj(defaults)
+        res = minimize(f, u0, method="Nelder-Mead", bounds=bounds,
                        options={"maxiter": 40 * conf.maxiter, "xatol": 1e-3, "fatol": 1e-6,
-                                "initial_simplex": _simplex(u0)})
+                                "initial_simplex": simplex})
     if conf.method == "differential_evolution" and conf.polish > 0:
         # DE leaves the directions the patterns do not inform where its population happened to
         # be; a short bounded Nelder–Mead from the best point lets the (smooth) pull toward the
         # defaults settle them.
         best_u = [p.to_unit(v) for p, v in zip(params, min(obj.history, key=lambda e: e.value).x,
                                                   strict=True)]
-        minimize(f, best_u, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+        simplex = _simplex(np.array(best_u), 0.05)
+        prefetch(_in_box(simplex)[:conf.polish])  # maxfev: only the first `polish` are run
+        minimize(f, best_u, method="Nelder-Mead", bounds=bounds,
                  options={"maxfev": conf.polish, "xatol": 1e-3, "fatol": 1e-6,
-                          "initial_simplex": _simplex(np.array(best_u), 0.05)})
+                          "initial_simplex": simplex})
     if bar is not None:
         bar.close()
     best = min(obj.history, key=lambda e: e.value)
@@ -277,6 +372,7 @@ def calibrate(
         replicates=conf.replicates,
         seed=conf.seed, optimiser_seed=conf.optimiser_seed, regularisation=conf.regularisation,
         fit_patterns=sorted(fit), message=str(getattr(res, "message", "")),
+        batched=obj.batched,
     )
 
 
@@ -289,6 +385,29 @@ def _simplex(u0: np.ndarray, step: float = 0.15) -> np.ndarray:
         p[i] = p[i] + step if p[i] + step <= 1.0 else p[i] - step
         pts.append(p)
     return np.array(pts).reshape(n + 1, n)
+
+
+def _first_generation(bounds: list[tuple[float, float]], de: dict[str, Any]) -> list[np.ndarray]:
+    """The candidates ``differential_evolution(f, bounds, **de)`` evaluates first, in order: its
+    initial population (``x0`` in it), read off a run with ``maxiter=0`` on a stand-in function
+    — the population is drawn before any evaluation, from the optimiser's own seed."""
+    from scipy.optimize import differential_evolution
+
+    seen: list[np.ndarray] = []
+
+    def record(u: np.ndarray) -> float:
+        seen.append(np.array(u, float))
+        return 0.0
+
+    differential_evolution(record, bounds, **{**de, "maxiter": 0})
+    return seen
+
+
+def _in_box(simplex: np.ndarray) -> np.ndarray:
+    """The vertices scipy's bounded Nelder–Mead evaluates first: reflected into, then clipped
+    to, the unit box (as ``_minimize_neldermead`` does)."""
+    sim = np.where(simplex > 1.0, 2.0 - simplex, simplex)
+    return np.clip(sim, 0.0, 1.0)
 
 
 def _progress(on: bool, conf: CalibrationConf):

@@ -46,7 +46,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from alignsim.config import conf_dir, to_config
-from alignsim.ensemble import Trajectory, run_ensemble
+from alignsim.ensemble import MAX_ROWS, PointRun, Trajectory, run_points
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.tools import (
     Option,
@@ -407,7 +407,9 @@ class ModelEvaluator:
     """``evaluate(X) -> Y``: run the ensemble at each sample point, common random numbers.
 
     ``Y[i, k]`` is output ``k`` averaged over ``replicates``; ``last_noise[i, k]`` is the variance
-    of that average (replicate variance / R), kept for the noise report.
+    of that average (replicate variance / R), kept for the noise report. The whole design runs
+    as batches of points (at most ``max_rows`` points x replicates per compiled call), with the
+    same numbers as one ``run_ensemble`` per point.
     """
 
     def __init__(
@@ -419,8 +421,10 @@ class ModelEvaluator:
         seed: int | None = None,
         outputs: Sequence[str] = ("drift", "russian_leads"),
         progress: bool = False,
+        max_rows: int = MAX_ROWS,
     ) -> None:
         self.variants = SpecVariants(base, parameters)
+        self.max_rows = int(max_rows)
         self.replicates = int(replicates)
         self.seed = int(base.seed if seed is None else seed)
         self.outputs = tuple(outputs)
@@ -429,20 +433,27 @@ class ModelEvaluator:
         self.runs = 0
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
+        """All sample points as batches (:func:`alignsim.ensemble.run_points`: points of one
+        structure share a compiled call, ``max_rows`` rows at most); each point's trajectory is
+        the one ``run_ensemble(variant, replicates, seed)`` gives, so ``Y`` is too."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         Y = np.empty((len(X), len(self.outputs)))
         noise = np.empty_like(Y)
-        rows = range(len(X))
+        points = [PointRun(self.variants(x), self.replicates) for x in X]
+        bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            rows = tqdm(rows, desc="sample points", unit="pt", leave=False)
-        for i in rows:
-            traj = run_ensemble(self.variants(X[i]), self.replicates, self.seed)
+            bar = tqdm(total=len(X), desc="sample points", unit="pt", leave=False)
+        for i, traj in run_points(points, self.seed, max_rows=self.max_rows):
             for k, o in enumerate(self.outputs):
                 v = OUTPUTS[o][0](traj)
                 Y[i, k] = v.mean()
                 noise[i, k] = v.var(ddof=1) / len(v) if len(v) > 1 else np.nan
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         self.last_noise = noise
         self.runs += len(X)
         return Y
