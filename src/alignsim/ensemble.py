@@ -8,6 +8,7 @@ which order; the Mesa driver draws the very same stream for the same replicate.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -282,14 +283,18 @@ def _run_call(call: list[int], points: list[PointRun], seed: int):
     u = np.concatenate([replicate_uniforms(seed, i.tolist(), spec.months, spec.n_actors,
                                            points[n].key) for n, i in zip(call, ids, strict=True)])
     where = np.repeat(np.arange(len(call)), [len(i) for i in ids])
+    t0 = time.perf_counter()
     rows = run_rows(packed, where, u)
+    spent = time.perf_counter() - t0
     lo = 0
     for j, n in enumerate(call):
         hi = lo + len(ids[j])
         rec = Recorder(points[n].spec, hi - lo, keep_expected=False)
         sub = _slice_rows(rows, slice(lo, hi))
         rec.absorb_rows(sub, TRAJECTORY_FIELDS, packed, slice(0, hi - lo))
-        yield n, rec.trajectory(ids[j])
+        traj = rec.trajectory(ids[j])
+        traj.extra["simulate_s"] = spent * (hi - lo) / max(len(where), 1)  # its rows' share
+        yield n, traj
         lo = hi
 
 

@@ -268,7 +268,8 @@ def simulate_jobs(jobs: list[dict]) -> Iterator[str]:
         try:
             for n, traj in run_points([point_run(j) for j in group], seed):
                 done.add(n)
-                yield finish_point(group[n], traj)["status"]
+                share = traj.extra.get("simulate_s")
+                yield finish_point(group[n], traj, simulate_s=share)["status"]
         except Exception as exc:  # recorded, never raised: the call's unfinished points fail
             for n, job in enumerate(group):
                 if n not in done:
