@@ -7,6 +7,8 @@ kernel runs, on the ``history`` and ``baseline`` scenarios.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,49 @@ def test_summaries_without_monthly_records_match_the_full_record():
     np.testing.assert_allclose(lean.payoff_sums, full.payoffs.sum(axis=0), rtol=1e-12)
     n_s = spec.n_spheres
     assert np.array_equal(lean.final[:, :n_s], full.states[-1, :, :n_s])
+
+
+def test_step_wise_cache_is_bounded():
+    from alignsim.kernel import rows
+
+    base = _spec("scenario=baseline", "policy=logit", "months=6")
+    specs = [dataclasses.replace(base) for _ in range(rows.CACHE_SIZE + 20)]
+    for s in specs:
+        rows.packed_of(s)
+    assert len(rows._PACKED) <= rows.CACHE_SIZE
+    assert rows.packed_of(specs[-1]) is rows.packed_of(specs[-1])
+
+
+def test_a_month_outside_the_run_is_refused_not_read_past_the_tables():
+    from alignsim.kernel.decisions import Memory, expected_payoffs
+    from alignsim.kernel.rows import play
+    from alignsim.kernel.state import initial_state
+
+    spec = _spec("scenario=baseline", "policy=logit", "months=6")
+    state, memory = initial_state(spec, 1), Memory.initial(spec, 1)
+    for t in (6, 500, -1):
+        with pytest.raises(IndexError, match="outside the run"):
+            expected_payoffs(state, memory, spec, t)
+    with pytest.raises(IndexError, match="outside the run"):
+        play(state, np.zeros((1, spec.n_actors), np.int64), spec, 6)
+
+
+def test_a_failing_call_fails_only_its_own_points(monkeypatch):
+    import alignsim.ensemble as ens
+
+    specs = [_spec("scenario=baseline", "policy=logit", "months=6",
+                   f"payoffs.alignment.inertia={v}") for v in (0.02, 0.04, 0.06)]
+    real = ens._run_call
+
+    def flaky(call, points, seed):
+        if 1 in call:
+            raise RuntimeError("boom")
+        return real(call, points, seed)
+
+    monkeypatch.setattr(ens, "_run_call", flaky)
+    got = dict(ens.run_points([ens.PointRun(s, 3) for s in specs], SEED, max_rows=3,
+                              errors="yield"))
+    assert isinstance(got[1], RuntimeError)
+    assert not isinstance(got[0], BaseException) and not isinstance(got[2], BaseException)
+    with pytest.raises(RuntimeError):
+        list(ens.run_points([ens.PointRun(s, 3) for s in specs], SEED, max_rows=3))

@@ -102,7 +102,7 @@ class Recorder:
         if self.expected is not None:
             self.expected[:, rows] = other.expected
 
-    def absorb_rows(self, rows, fields: tuple[str, ...], packed, at: slice) -> None:
+    def absorb_rows(self, rows, fields: tuple[str, ...], at: slice) -> None:
         """Copy a compiled call's records (:class:`alignsim.kernel.batch.Rows`) into rows ``at``."""
         start = 0
         for name in fields:
@@ -174,7 +174,7 @@ def _run_compiled(spec: Spec, ids: np.ndarray, seed: int, key: tuple[int, ...],
         part = ids[lo:lo + COMPILED_CHUNK]
         u = replicate_uniforms(seed, part.tolist(), spec.months, spec.n_actors, key)
         rows = run_rows(packed, np.zeros(len(part), np.int64), u, expected=keep_expected)
-        rec.absorb_rows(rows, TRAJECTORY_FIELDS, packed, slice(lo, lo + len(part)))
+        rec.absorb_rows(rows, TRAJECTORY_FIELDS, slice(lo, lo + len(part)))
         if bar is not None:
             bar.update(len(part))
     if bar is not None:
@@ -232,14 +232,17 @@ class PointRun:
 MAX_ROWS = 4096  # rows (points x replicates) per compiled call of a sweep: bounds the records
 
 
-def run_points(points: list[PointRun], seed: int, *, max_rows: int = MAX_ROWS):
+def run_points(points: list[PointRun], seed: int, *, max_rows: int = MAX_ROWS,
+               errors: str = "raise"):
     """Run many parameter points through the compiled kernel, several points per call.
 
     Points sharing a structure (:func:`alignsim.kernel.batch.pack`) are stacked on the batch
-    axis, ``max_rows`` rows at most per call, so the records held at any time do not grow with
-    the sweep. Yields ``(index, Trajectory)`` as each call finishes (in call order); each point's
-    trajectory equals ``run_ensemble(spec, replicates, seed, key=key, first_replicate=...)`` bit
-    for bit, whatever shares its call.
+    axis, ``max_rows`` rows at most per call (a point of more replicates runs alone), so the
+    records held at any time do not grow with the sweep. Yields ``(index, Trajectory)`` as each
+    call finishes (in call order); each point's trajectory equals ``run_ensemble(spec,
+    replicates, seed, key=key, first_replicate=...)`` bit for bit, whatever shares its call, and
+    carries its share of the call's time in ``extra["simulate_s"]``. ``errors="yield"``: a call
+    that fails yields ``(index, exception)`` for each of its points and the others go on.
     """
     from alignsim.kernel.batch import _structure_key
 
@@ -250,13 +253,25 @@ def run_points(points: list[PointRun], seed: int, *, max_rows: int = MAX_ROWS):
         else:
             groups.setdefault(repr(_structure_key(p.spec)), []).append(n)
     for name, members in groups.items():
-        if name.startswith("stepwise-"):
-            p = points[members[0]]
-            yield members[0], run_ensemble(p.spec, p.replicates, seed, key=p.key,
-                                           first_replicate=p.first_replicate)
-            continue
-        for call in _calls(members, points, max_rows):
-            yield from _run_call(call, points, seed)
+        calls = [members] if name.startswith("stepwise-") else _calls(members, points, max_rows)
+        for call in calls:
+            try:
+                done = list(_stepwise(call[0], points, seed) if name.startswith("stepwise-")
+                            else _run_call(call, points, seed))
+            except Exception as exc:
+                if errors != "yield":
+                    raise
+                done = [(n, exc) for n in call]
+            yield from done
+
+
+def _stepwise(n: int, points: list[PointRun], seed: int):
+    """A point with an ``equilibrium`` player, stepped month by month (run alone)."""
+    p = points[n]
+    t0 = time.perf_counter()
+    traj = run_ensemble(p.spec, p.replicates, seed, key=p.key, first_replicate=p.first_replicate)
+    traj.extra["simulate_s"] = time.perf_counter() - t0
+    yield n, traj
 
 
 def _calls(members: list[int], points: list[PointRun], max_rows: int) -> list[list[int]]:
@@ -291,7 +306,7 @@ def _run_call(call: list[int], points: list[PointRun], seed: int):
         hi = lo + len(ids[j])
         rec = Recorder(points[n].spec, hi - lo, keep_expected=False)
         sub = _slice_rows(rows, slice(lo, hi))
-        rec.absorb_rows(sub, TRAJECTORY_FIELDS, packed, slice(0, hi - lo))
+        rec.absorb_rows(sub, TRAJECTORY_FIELDS, slice(0, hi - lo))
         traj = rec.trajectory(ids[j])
         traj.extra["simulate_s"] = spent * (hi - lo) / max(len(where), 1)  # its rows' share
         yield n, traj
@@ -299,8 +314,10 @@ def _run_call(call: list[int], points: list[PointRun], seed: int):
 
 
 def _slice_rows(rows, at: slice):
+    """Rows ``at`` of a call's records (only the monthly ones: a sweep asks for no others)."""
     from alignsim.kernel.batch import Rows
 
+    assert rows.expected.size == rows.action_counts.size == rows.final.size == 0
     return Rows(states=rows.states[:, at], index=rows.index, actions=rows.actions[:, at],
                 payoffs=rows.payoffs[:, at], expected=rows.expected,
                 action_counts=rows.action_counts, payoff_sums=rows.payoff_sums, final=rows.final)

@@ -2,8 +2,9 @@
 
 ``AlignmentModel`` is the thin scheduling layer over the kernel: each month every agent chooses
 (``choose``) and then every agent acts (``act``) — simultaneous moves — and the model resolves the
-joint action with :func:`alignsim.kernel.dynamics.step_payoffs`. A DataCollector records the
-headline series, and a narration log says who did what and why (the demo reads it).
+joint action with :func:`alignsim.kernel.rows.play` (the compiled kernel's month). A
+DataCollector records the headline series, and a narration log says who did what and why (the
+demo reads it).
 
 For the same ``config.seed`` and ``replicate`` it gives exactly the trajectory of replicate
 ``replicate`` of :func:`alignsim.ensemble.run_ensemble`: both draw their uniforms from
@@ -31,7 +32,7 @@ import numpy as np
 from alignsim.agents import ActorAgent
 from alignsim.ensemble import Recorder, Trajectory, equilibrium_valuation
 from alignsim.kernel.decisions import Memory, remember
-from alignsim.kernel.rows import play as step_payoffs
+from alignsim.kernel.rows import play
 from alignsim.kernel.schema import Config
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.kernel.state import initial_state
@@ -157,7 +158,7 @@ class AlignmentModel(mesa.Model):
         self.agents.do("act")
         actions = self._joint.copy()
         before = self.state
-        self.state, realised = step_payoffs(before, actions, self.spec, t)
+        self.state, realised = play(before, actions, self.spec, t)
         q = np.stack([a.expected for a in self.actors])[None]
         self.memory = remember(self.memory, actions, realised, q, self.spec)
         for a in self.actors:

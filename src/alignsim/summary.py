@@ -6,7 +6,8 @@ replicates are run in chunks and each chunk is reduced at once to what the summa
 figure need: the axis at the three reported dates (exact bands), the leader at the end, the first
 month the leader changes and the axis changes sign, per-actor action counts and payoff sums, and
 per month a histogram of the axis (the figure's band; bins of 0.0005) and its exact mean. What is
-kept is ~40 bytes per replicate plus a fixed ~3 MB; a chunk's records are freed before the next.
+kept is ~40 bytes per replicate plus a fixed ~3 MB; a chunk's records (its uniforms and
+alignment, ~100 MB at 72 months) are freed before the next.
 :meth:`RunSummary.summary` gives the same dictionary as :func:`alignsim.metrics.summarise` of
 the full trajectory (tested); only the monthly band of the figure is binned.
 """
@@ -65,7 +66,8 @@ class RunSummary:
 
     def monthly_bands(self) -> dict[str, np.ndarray]:
         """Per month: exact mean; 5th, 50th and 95th percentiles from the histogram (the bin
-        holding the order statistic: within 0.001 of the exact, interpolated percentile)."""
+        holding the order statistic: within a bin or two of the exact, interpolated percentile
+        for hundreds of replicates; coarser for a few dozen)."""
         centres = np.linspace(-1.0, 1.0, BINS)
         cum = np.cumsum(self.hist, axis=1)
         n = cum[:, -1:]

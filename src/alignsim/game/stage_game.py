@@ -1,7 +1,7 @@
 """The stage game: the normal-form game the actors play in one month, built by the kernel.
 
 At a model state, every actor's payoff for every joint action is what
-:func:`alignsim.kernel.dynamics.step_payoffs` gives one month later. Instead of stepping profile by
+:func:`alignsim.kernel.rows.play` gives one month later. Instead of stepping profile by
 profile, the state is tiled once per profile of allowed actions (rows = profiles) and the kernel
 is called *once*: with the default catalogue that is ``7*4*3*3*3*3 = 2268`` rows, about 25 ms.
 The payoff tensor ``(N, m_1, ..., m_N)`` is then handed to :mod:`alignsim.game.equilibrium`
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.kernel.decisions import Memory, uses_equilibrium
-from alignsim.kernel.rows import play as step_payoffs
+from alignsim.kernel.rows import play
 from alignsim.kernel.spec import ConfigError, Spec
 from alignsim.kernel.state import State, initial_state
 from alignsim.kernel.step import month_step, replicate_uniforms
@@ -132,14 +132,14 @@ def stage_payoffs(
 
     One kernel call: the state is tiled over all ``P`` profiles (rows ``r * P + p``) and stepped
     with month ``t``'s scheduled shocks (``t = None``: none). Row ``p`` equals
-    ``step_payoffs(state, profile_p, spec, t)``: the game is the model's one-month game.
+    ``play(state, profile_p, spec, t)``: the game is the model's one-month game.
     """
     if t is not None and not 0 <= int(t) < spec.months:
         raise ConfigError("t", f"month index {t} outside the run 0..{spec.months - 1}")
     players, acts, fixed = resolve_players(spec, actors, others, restrict)
     joint = profiles(players, acts, fixed)
     p, r = len(joint), state.replicates
-    _, u = step_payoffs(state.repeat(p), np.tile(joint, (r, 1)), spec, t)
+    _, u = play(state.repeat(p), np.tile(joint, (r, 1)), spec, t)
     shape = tuple(len(a) for a in acts)
     tensor = np.moveaxis(u.reshape(r, *shape, spec.n_actors), -1, 1)
     return StagePayoffs(players, acts, fixed, np.ascontiguousarray(tensor))

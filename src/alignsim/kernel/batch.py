@@ -1,7 +1,7 @@
 """Parameters on the batch axis: pack one or many compiled Specs for the compiled kernel.
 
 A batch shares its structure — actors, spheres, routes, the action catalogue, which actions each
-actor may use, event dates and forced moves, months, decision rules and horizons — and lets every
+actor may use, forced moves, months, decision rules and horizons — and lets every
 numeric parameter differ by row: payoff weights, costs and effects of actions, dynamics and
 alignment rates, the initial state, route shares and ceilings, event magnitudes, temperatures.
 :func:`pack` stacks P Specs along a leading point axis (refusing, with the field named, Specs
@@ -10,6 +10,7 @@ whose structure differs); :func:`run_rows` runs rows ``(point[b], uniforms[b])``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ from alignsim.kernel.dynamics import rest_anchor
 from alignsim.kernel.policies import RULE_TABLE
 from alignsim.kernel.spec import ConfigError, Spec, actor_horizons
 
+# One compiled parallel call at a time per process: numba's `workqueue` threading layer (used where
+# no OpenMP or TBB runtime is found) aborts the process when two threads enter parallel code at
+# once (the room serves several rooms from threads).
+COMPILED_LOCK = threading.RLock()
 TRAJECTORY_FIELDS = ("alignment", "share", "capacity", "threat", "investment", "relations", "pain")
 
 
@@ -131,11 +136,11 @@ def pack(specs: Sequence[Spec], *, stepwise: bool = False) -> Packed:
             if other[field_name] != value:
                 raise ConfigError(field_name, f"point {n} differs from point 0 in its structure "
                                   f"({field_name}); a batch shares actors, actions, routes, "
-                                  "event dates, months and rules")
+                                  "forced moves, months and rules")
     for spec in specs:  # the kernel indexes months without bounds checks: refuse short tables
         if len(spec.forced) < spec.months or len(spec.event_effects) < spec.months:
-            raise ValueError(f"a Spec of {spec.months} months has scheduled tables of "
-                             f"{len(spec.forced)} months")
+            raise ValueError(f"a Spec of {spec.months} months has forced moves for "
+                             f"{len(spec.forced)} and events for {len(spec.event_effects)}")
     ofs = ck.state_offsets(first.n_spheres, first.n_routes, first.n_actors, first.n_actions)
     sl = first.layout.slices
     dofs = np.array([sl[f].start for f in ck.DELTA_FIELDS], dtype=np.int64)
@@ -212,9 +217,10 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
         payoff_sums=arr(totals, (n_b, n_n)), final=arr(final, (n_b, int(packed.ofs[-1]))),
     )
     if n_b:
-        ck._simulate(point, uniforms, packed.x0, packed.params, packed.structure,
-                     packed.control, packed.allowed, packed.forced, packed.spread,
-                     packed.temperatures,
-                     (idx, rows.states, rows.actions, rows.payoffs, rows.expected,
-                      rows.action_counts, rows.payoff_sums, rows.final))
+        with COMPILED_LOCK:
+            ck._simulate(point, uniforms, packed.x0, packed.params, packed.structure,
+                         packed.control, packed.allowed, packed.forced, packed.spread,
+                         packed.temperatures,
+                         (idx, rows.states, rows.actions, rows.payoffs, rows.expected,
+                          rows.action_counts, rows.payoff_sums, rows.final))
     return rows

@@ -3,9 +3,9 @@
 An actor values an action by the payoffs it expects over its horizon (one month, or
 ``policy.actors.<i>.horizon`` months discounted): the kernel's transition is run with its own
 action plus what it believes the others will do (their belief-weighted effects).
-All candidates of all actors are evaluated in one batch by tiling the state, so that the cost per
-replicate falls as replicates are added (the ensemble driver) while one replicate (the Mesa
-driver) runs the very same arithmetic.
+:func:`expected_payoffs` and :func:`decide_actor` run the compiled kernel
+(:mod:`alignsim.kernel.rows`); ``_lookahead`` and :func:`decide_actor_numpy` are its NumPy oracle
+(all candidates of all actors in one batch by tiling the state), kept for the tests.
 
 Actors playing ``equilibrium`` value their actions differently: against the others' strategies in
 the logit QRE of the month's stage game. That valuation lives in the game layer above the kernel

@@ -1,9 +1,11 @@
-"""The kernel: one month of the world, as pure NumPy functions over a leading replicate axis.
+"""The NumPy kernel: one month of the world, as pure NumPy functions over a replicate axis.
 
-Every function takes arrays shaped ``(R, ...)`` and returns new arrays; none keeps state, none
-draws random numbers (the decision rules get their uniforms from the drivers). The same functions
-serve the Mesa driver (``R = 1``), the ensemble driver (``R`` replicates) and the stage game (one
-row per joint action), which is why the three always agree.
+Since 0.5.0 the model runs in the compiled kernel (:mod:`alignsim.kernel.compiled`), which
+performs these functions' operations on one replicate at a time; these functions are its test
+oracle (``tests/numpy_oracle.py``, ``tests/test_compiled.py``: agreement within 1e-9, actions
+identical) and the readable statement of the maths. Production calls only :func:`rest_anchor`
+(once per parameter point, when a Spec is packed). Every function takes arrays shaped
+``(R, ...)`` and returns new arrays; none keeps state, none draws random numbers.
 
 The causal story the seeds tell, and that these functions encode:
 dependence gives leverage -> a halt raises the perceived threat (``threat``) and so the exposure
@@ -349,7 +351,7 @@ def remember_uses(usage: np.ndarray, actions: np.ndarray, spec: Spec) -> np.ndar
 def step_payoffs(state: State, actions: np.ndarray, spec: Spec, t: int | None = None):
     """Play one month under a joint action: ``(next_state, payoffs (R, N))``.
 
-    The reference implementation of a joint move: the drivers and the stage game all use it.
+    The NumPy reference of a joint move (the compiled `rows.play` is what the drivers use).
     ``t`` adds the scheduled events of month ``t`` (no forced actions: ``actions`` is final).
     """
     delta = joint_effects(spec, actions)

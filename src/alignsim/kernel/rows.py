@@ -8,27 +8,35 @@ replicate stepped here matches the ensemble driver's bit for bit.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from alignsim.kernel import compiled as ck
-from alignsim.kernel.batch import Packed, pack
+from alignsim.kernel.batch import COMPILED_LOCK, Packed, pack
 from alignsim.kernel.spec import Spec
 from alignsim.kernel.state import State
 
-_PACKED: dict[int, tuple[weakref.ref, Packed]] = {}
+CACHE_SIZE = 64  # Specs packed for step-wise use kept at once (a room makes one per month)
+_PACKED: dict[int, tuple[Spec, Packed]] = {}
 
 
 def packed_of(spec: Spec) -> Packed:
-    """The Spec packed for month-at-a-time use, computed once per Spec object."""
+    """The Spec packed for month-at-a-time use, computed once per Spec object (the last
+    :data:`CACHE_SIZE` kept: the cache holds its Specs, so an id cannot be reused while cached)."""
     hit = _PACKED.get(id(spec))
-    if hit is not None and hit[0]() is spec:
+    if hit is not None and hit[0] is spec:
         return hit[1]
     packed = pack([spec], stepwise=True)
-    key = id(spec)
-    _PACKED[key] = (weakref.ref(spec, lambda _, k=key, d=_PACKED: d.pop(k, None)), packed)
+    while len(_PACKED) >= CACHE_SIZE:
+        _PACKED.pop(next(iter(_PACKED)))
+    _PACKED[id(spec)] = (spec, packed)
     return packed
+
+
+def _check_month(spec: Spec, t: int) -> int:
+    """The compiled kernel reads month ``t``'s events without bounds checks: refuse others."""
+    if not 0 <= int(t) < spec.months:
+        raise IndexError(f"month {t} is outside the run (0 .. {spec.months - 1})")
+    return int(t)
 
 
 def to_flat(state: State, packed: Packed) -> np.ndarray:
@@ -61,8 +69,11 @@ def lookahead_values(state: State, last: np.ndarray, counts: np.ndarray, spec: S
         ctl = (ctl[0][keep], ctl[1][keep], *ctl[2:])
     xs = to_flat(state, packed)
     q = np.empty((state.replicates, spec.n_actors, spec.n_actions))
-    ck.values_rows(xs, np.ascontiguousarray(last, np.int64), np.ascontiguousarray(counts, float),
-                   int(t), packed.params, np.zeros(len(xs), np.int64), packed.structure, ctl, q)
+    t = _check_month(spec, t)
+    with COMPILED_LOCK:
+        ck.values_rows(xs, np.ascontiguousarray(last, np.int64),
+                       np.ascontiguousarray(counts, float), t, packed.params,
+                       np.zeros(len(xs), np.int64), packed.structure, ctl, q)
     return q
 
 
@@ -73,8 +84,10 @@ def play(state: State, actions: np.ndarray, spec: Spec, t: int | None = None):
     xs = to_flat(state, packed)
     out = np.empty_like(xs)
     real = np.empty((state.replicates, spec.n_actors))
-    ck.play_rows(xs, np.ascontiguousarray(actions, np.int64), -1 if t is None else int(t),
-                 packed.params, np.zeros(len(xs), np.int64), packed.structure, out, real)
+    month = -1 if t is None else _check_month(spec, t)
+    with COMPILED_LOCK:
+        ck.play_rows(xs, np.ascontiguousarray(actions, np.int64), month, packed.params,
+                     np.zeros(len(xs), np.int64), packed.structure, out, real)
     return from_flat(out, state, packed), real
 
 

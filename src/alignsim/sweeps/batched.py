@@ -208,10 +208,6 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
     calls, their parameters on the batch axis (:func:`alignsim.ensemble.run_points`). Never
     raises for a bad point: each failure is recorded in the point's folder and logged.
     """
-    from alignsim.config import to_config
-    from alignsim.errors import error_line
-    from alignsim.sweeps.point import prepare_point, record_failure
-
     manifest = read_manifest(sweep_dir)
     if manifest is None:
         raise ConfigError(BATCH_KEY, f"no {MANIFEST} in {sweep_dir}: +batch is set by the "
@@ -221,6 +217,27 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
     cache: dict[tuple[str, ...], DictConfig] = {}
     counts = {"completed": 0, "skipped": 0, "failed": 0}
     t0 = time.perf_counter()
+    for lo in range(0, len(mine), PREPARE_CHUNK):  # Specs of a chunk at a time: bounded memory
+        for status in _run_points_of(mine[lo:lo + PREPARE_CHUNK], job_cfg, manifest, sweep_dir,
+                                     keep, cache):
+            counts[status] = counts.get(status, 0) + 1
+    words = {"completed": "run", "skipped": "already done", "failed": "failed"}
+    log.info("batch %d: %d points in %.2f s (%s)", batch, len(mine), time.perf_counter() - t0,
+             ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v))
+    return {"batch": batch, "points": len(mine), **counts}
+
+
+PREPARE_CHUNK = 512  # points composed and compiled at a time (a history Spec holds ~84 KB)
+
+
+def _run_points_of(mine: list[dict], job_cfg: DictConfig, manifest: dict, sweep_dir: Path,
+                   keep: frozenset, cache: dict) -> Iterator[str]:
+    """Compose, check and prepare these manifest points, then simulate them together; yields
+    each point's status."""
+    from alignsim.config import to_config
+    from alignsim.errors import error_line
+    from alignsim.sweeps.point import prepare_point, record_failure
+
     jobs = []
     for p in mine:
         out = sweep_dir / p["dir"]
@@ -231,49 +248,63 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
             config = to_config(cfg)
         except Exception as exc:
             record_failure(out, exc, overrides=p["overrides"], keep=keep)
-            counts["failed"] += 1
             log.debug("point %s: %s", p["num"], error_line(exc))
+            yield "failed"
             continue
         job = prepare_point(config, cfg, out, overrides=p["overrides"], keep=keep)
         if job["status"] == "ready":
             jobs.append(job)
         else:
-            counts[job["status"]] = counts.get(job["status"], 0) + 1
-    for status in simulate_jobs(jobs):
-        counts[status] = counts.get(status, 0) + 1
-    words = {"completed": "run", "skipped": "already done", "failed": "failed"}
-    log.info("batch %d: %d points in %.2f s (%s)", batch, len(mine), time.perf_counter() - t0,
-             ", ".join(f"{v} {words.get(k, k)}" for k, v in counts.items() if v))
-    return {"batch": batch, "points": len(mine), **counts}
+            yield job["status"]
+    yield from simulate_jobs(jobs)
 
 
 def simulate_jobs(jobs: list[dict]) -> Iterator[str]:
     """Simulate prepared points, many per compiled call, and write each one as it finishes;
     yields each point's final status. A failing call fails only its own points."""
     from alignsim.ensemble import run_points
-    from alignsim.sweeps.point import fail_point, finish_point, point_run, simulate_point
+    from alignsim.sweeps.point import point_run, simulate_point
 
-    batched = [j for j in jobs if point_run(j) is not None]
     for job in jobs:
         if point_run(job) is None:  # posterior draws: one replicate per draw, run alone
+            t0 = time.perf_counter()
             try:
-                yield finish_point(job, simulate_point(job))["status"]
+                traj = simulate_point(job)
             except Exception as exc:  # recorded, never raised
-                yield fail_point(job, exc)["status"]
+                yield _fail(job, exc)
+                continue
+            yield _finish(job, traj, time.perf_counter() - t0)
     by_seed: dict[int, list[dict]] = {}
-    for job in batched:
-        by_seed.setdefault(int(job["config"].seed), []).append(job)
+    for job in jobs:
+        if point_run(job) is not None:
+            by_seed.setdefault(int(job["config"].seed), []).append(job)
     for seed, group in by_seed.items():
-        done: set[int] = set()
-        try:
-            for n, traj in run_points([point_run(j) for j in group], seed):
-                done.add(n)
-                share = traj.extra.get("simulate_s")
-                yield finish_point(group[n], traj, simulate_s=share)["status"]
-        except Exception as exc:  # recorded, never raised: the call's unfinished points fail
-            for n, job in enumerate(group):
-                if n not in done:
-                    yield fail_point(job, exc)["status"]
+        for n, result in run_points([point_run(j) for j in group], seed, errors="yield"):
+            if isinstance(result, BaseException):
+                yield _fail(group[n], result)
+            else:
+                yield _finish(group[n], result, result.extra.get("simulate_s"))
+
+
+def _finish(job: dict, traj, simulate_s: float | None) -> str:
+    from alignsim.sweeps.point import finish_point
+
+    try:
+        return finish_point(job, traj, simulate_s=simulate_s)["status"]
+    except Exception as exc:  # a point that cannot even be recorded is counted, never raised
+        log.error("point %s could not be recorded: %s", job["out_dir"], exc)
+        return "failed"
+
+
+def _fail(job: dict, exc: BaseException) -> str:
+    from alignsim.sweeps.point import fail_point
+
+    try:
+        return fail_point(job, exc)["status"]
+    except Exception as inner:  # the failure record itself failed (a full disk): still counted
+        log.error("point %s failed (%s) and could not be recorded: %s", job["out_dir"], exc,
+                  inner)
+        return "failed"
 
 
 def run_in_process(experiment: str, directory: Path | str, overrides: list[str] | tuple = (),
