@@ -80,28 +80,38 @@ def summarise(traj: Trajectory) -> dict:
     spec = traj.spec
     a = traj.axis
     t_2025 = date_index(traj, 2026, 1)  # end of 2025 = state on 1 Jan 2026
+    return summary_of(
+        spec, int(traj.months), a[[0, t_2025, -1]], t_2025, leader(traj)[-1], tipping_step(traj),
+        axis_crossing_step(traj),
+        np.array([traj.alignment[-1, :, k].mean() for k in range(spec.n_spheres)]),
+        action_frequencies(traj),
+        np.array([traj.payoffs[:, :, i].mean() for i in range(spec.n_actors)]),
+    )
+
+
+def summary_of(spec, months: int, axis_at: np.ndarray, t_2025: int, lead_end: np.ndarray,
+               tip: np.ndarray, cross: np.ndarray, shares_end: np.ndarray, freq: np.ndarray,
+               mean_payoff: np.ndarray) -> dict:
+    """The summary dictionary from per-replicate reductions (the axis at the start, the end of
+    2025 and the end ``(3, R)``, the end leader, tipping and crossing steps) and per-run means;
+    shared by :func:`summarise` and :class:`alignsim.summary.RunSummary`."""
 
     def b(x: np.ndarray) -> dict[str, float]:
         return {k: round(float(v), 6) for k, v in band(x).items()}
 
-    lead_end = leader(traj)[-1]
-    freq = action_frequencies(traj)
-    tip = tipping_step(traj)
-    cross = axis_crossing_step(traj)
     return {
-        "replicates": int(a.shape[1]),
-        "months": int(traj.months),
+        "replicates": int(axis_at.shape[1]),
+        "months": int(months),
         "start": str(spec.start),
-        "end": str(spec.start.plus(traj.months)),  # date of the final state (1st of month)
-        "last_month": str(spec.start.plus(traj.months - 1)),  # last month played
+        "end": str(spec.start.plus(months)),  # date of the final state (1st of month)
+        "last_month": str(spec.start.plus(months - 1)),  # last month played
         "axis": {
-            "start": b(a[0]),
-            "end_2025": {**b(a[t_2025]), "date": str(spec.start.plus(t_2025))},
-            "end": b(a[-1]),
+            "start": b(axis_at[0]),
+            "end_2025": {**b(axis_at[1]), "date": str(spec.start.plus(t_2025))},
+            "end": b(axis_at[2]),
         },
-        "drift_end": b(a[-1] - a[0]),
-        "shares_end": {s: round(float(traj.alignment[-1, :, k].mean()), 6)
-                       for k, s in enumerate(spec.spheres)},
+        "drift_end": b(axis_at[2] - axis_at[0]),
+        "shares_end": {s: round(float(shares_end[k]), 6) for k, s in enumerate(spec.spheres)},
         "leader_end": {s: round(float((lead_end == k).mean()), 6)
                        for k, s in enumerate(spec.spheres)},
         "tipping": {
@@ -118,6 +128,6 @@ def summarise(traj: Trajectory) -> dict:
                     for j in range(spec.n_actions) if spec.allowed[i, j]}
             for i, actor in enumerate(spec.actors)
         },
-        "mean_payoff": {actor: round(float(traj.payoffs[:, :, i].mean()), 6)
+        "mean_payoff": {actor: round(float(mean_payoff[i]), 6)
                         for i, actor in enumerate(spec.actors)},
     }

@@ -28,13 +28,13 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
     """
     t0 = time.perf_counter()
     spec = compile_spec(config)
-    draws = None
+    draws = traj = reduced = None
     if config.payoffs.draws:  # payoffs=posterior: each replicate takes one posterior draw
         from alignsim.draws import posterior_ensemble
 
         traj, draws = posterior_ensemble(config, config.payoffs.draws, progress=config.progress)
     elif not config.output.timeseries:  # summaries only: memory does not grow with months x runs
-        return _run_summarised(config, spec, out_dir, resolved, t0)
+        reduced = run_summary(spec, config.replicates, config.seed, progress=config.progress)
     else:
         traj = run_ensemble(spec, config.replicates, config.seed, progress=config.progress)
     elapsed = time.perf_counter() - t0
@@ -45,7 +45,7 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
         "seed": int(config.seed),
         "scenario": config.scenario.name,
         "elapsed_s": round(elapsed, 3),
-        **summarise(traj),
+        **(summarise(traj) if traj is not None else reduced.summary()),
         "band": band_text(config, draws),
         "provenance": record,
         "config": resolved,
@@ -63,40 +63,11 @@ def run_main_job(config: Config, out_dir: Path, resolved: dict | None = None) ->
     if config.output.figure:
         from alignsim.plots import drift_figure, save_figure
 
-        fig = drift_figure(traj, f"Kazakhstan's Russian–Turkic axis — scenario "
-                                 f"{config.scenario.name}, {config.replicates} replicates")
-        files["figure"] = str(save_figure(fig, out_dir / "drift.png"))
-    summary["files"] = files
-    if config.output.summary:
-        write_json(summary, out_dir / "summary.json")
-    return summary
-
-
-def _run_summarised(config: Config, spec, out_dir: Path, resolved: dict | None,
-                    t0: float) -> dict:
-    """The main job without a time series: replicates reduced chunk by chunk
-    (:func:`alignsim.ensemble.run_summary`), the same summary, a figure from binned bands."""
-    reduced = run_summary(spec, config.replicates, config.seed, progress=config.progress)
-    out_dir = Path(out_dir)
-    record = provenance(seed=config.seed, config=config)
-    summary = {
-        "alignsim_version": __version__,
-        "seed": int(config.seed),
-        "scenario": config.scenario.name,
-        "elapsed_s": round(time.perf_counter() - t0, 3),
-        **reduced.summary(),
-        "band": band_text(config, None),
-        "provenance": record,
-        "config": resolved,
-    }
-    files = {}
-    if config.output.figure:
-        from alignsim.plots import drift_figure, save_figure
-
-        fig = drift_figure(None, f"Kazakhstan's Russian–Turkic axis — scenario "
-                                 f"{config.scenario.name}, {config.replicates} replicates",
-                           spec=spec, stats=reduced.monthly_bands(),
-                           replicates=config.replicates)
+        title = (f"Kazakhstan's Russian–Turkic axis — scenario {config.scenario.name}, "
+                 f"{config.replicates} replicates")
+        fig = (drift_figure(traj, title) if traj is not None else  # binned bands, summaries only
+               drift_figure(None, title, spec=spec, stats=reduced.monthly_bands(),
+                            replicates=config.replicates))
         files["figure"] = str(save_figure(fig, out_dir / "drift.png"))
     summary["files"] = files
     if config.output.summary:

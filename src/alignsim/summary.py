@@ -22,7 +22,7 @@ from alignsim.kernel.calendar import Month
 from alignsim.kernel.decisions import uses_equilibrium
 from alignsim.kernel.spec import Spec
 from alignsim.kernel.step import replicate_uniforms
-from alignsim.metrics import BAND, first_step
+from alignsim.metrics import BAND, first_step, summary_of
 
 BINS = 4001  # histogram bins of the axis over [-1, 1]: width 0.0005
 
@@ -79,51 +79,12 @@ class RunSummary:
 
     def summary(self) -> dict:
         """The summary dictionary of :func:`alignsim.metrics.summarise`, from the reductions."""
-        from alignsim.metrics import band
-
-        spec, r = self.spec, self.filled
-
-        def b(x: np.ndarray) -> dict[str, float]:
-            return {k: round(float(v), 6) for k, v in band(x).items()}
-
-        a = self.axis_at[:, :r]
-        months = spec.months
-        freq = self.action_counts / max(months * r, 1)
-        tip, cross = self.tip[:r], self.cross[:r]
-        return {
-            "replicates": int(r),
-            "months": int(months),
-            "start": str(spec.start),
-            "end": str(spec.start.plus(months)),
-            "last_month": str(spec.start.plus(months - 1)),
-            "axis": {
-                "start": b(a[0]),
-                "end_2025": {**b(a[1]), "date": str(spec.start.plus(self.t_2025))},
-                "end": b(a[2]),
-            },
-            "drift_end": b(a[2] - a[0]),
-            "shares_end": {s: round(float(self.share_end_sum[k] / r), 6)
-                           for k, s in enumerate(spec.spheres)},
-            "leader_end": {s: round(float((self.leader_end[:r] == k).mean()), 6)
-                           for k, s in enumerate(spec.spheres)},
-            "tipping": {
-                "leader_change_share": round(float((tip >= 0).mean()), 6),
-                "leader_change_median_month": (int(np.median(tip[tip >= 0]))
-                                               if (tip >= 0).any() else None),
-                "axis_crossing_share": round(float((cross >= 0).mean()), 6),
-            },
-            "most_used_action": {
-                actor: spec.actions[int(np.argmax(freq[i]))]
-                for i, actor in enumerate(spec.actors)
-            },
-            "action_frequencies": {
-                actor: {spec.actions[j]: round(float(freq[i, j]), 6)
-                        for j in range(spec.n_actions) if spec.allowed[i, j]}
-                for i, actor in enumerate(spec.actors)
-            },
-            "mean_payoff": {actor: round(float(self.payoff_sums[i] / max(months * r, 1)), 6)
-                            for i, actor in enumerate(spec.actors)},
-        }
+        r, months = self.filled, self.spec.months
+        runs = max(months * r, 1)
+        return summary_of(self.spec, months, self.axis_at[:, :r], self.t_2025,
+                          self.leader_end[:r], self.tip[:r], self.cross[:r],
+                          self.share_end_sum / r, self.action_counts / runs,
+                          self.payoff_sums / runs)
 
 
 SUMMARY_CHUNK = 16384  # replicates per compiled call when only the summary is kept
