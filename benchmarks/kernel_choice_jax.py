@@ -17,7 +17,7 @@ last: one JSON object with ``jax_runs_per_s``, ``jax_compile_s``, ``replicates``
 ``max_axis_diff``, ``actions_identical`` and ``jax_version`` (nulls if JAX is not importable).
 
 JAX is not a dependency of alignsim; it lives in a separate venv:
-    /root/.pyenv/versions/3.12.1/bin/python3.12 -m venv /tmp/jaxvenv
+    python3.12 -m venv /tmp/jaxvenv      # any Python 3.12 (here: under pyenv)
     /tmp/jaxvenv/bin/pip install "jax[cpu]" numpy==2.5.5
     /tmp/jaxvenv/bin/pip install -c constraints.txt -e . --no-deps  (plus alignsim's dependencies)
 Usage: /tmp/jaxvenv/bin/python benchmarks/kernel_choice_jax.py [--replicates 10000]
@@ -440,7 +440,8 @@ def main() -> None:
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if jax is None:
-        print("kernel_choice_jax: jax is not importable; run it with /tmp/jaxvenv/bin/python")
+        print("kernel_choice_jax: jax is not importable; run it from a venv with jax[cpu] and "
+              "alignsim installed (the docstring says how)")
         print(json.dumps(NULL_RESULT))
         return
     jax.config.update("jax_enable_x64", True)
