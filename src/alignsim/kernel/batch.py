@@ -57,13 +57,9 @@ def _structure_key(spec: Spec) -> dict:
         "route_via": spec.route_via.tolist(), "route_membership": spec.route_membership.tolist(),
         "route_actor": spec.route_actor.tolist(), "allowed": spec.allowed.tolist(),
         "punitive": spec.punitive.tolist(), "rules": spec.rules,
-        "horizons": _horizons(spec).tolist(), "months": spec.months, "start": str(spec.start),
+        "horizons": actor_horizons(spec).tolist(), "months": spec.months, "start": str(spec.start),
         "forced": spec.forced.tolist(), "temperature_scale": spec.temperature_scale,
     }
-
-
-def _horizons(spec: Spec) -> np.ndarray:
-    return actor_horizons(spec)
 
 
 def _scalars(spec: Spec) -> np.ndarray:
@@ -161,7 +157,7 @@ def pack(specs: Sequence[Spec], *, stepwise: bool = False) -> Packed:
                  np.asarray(first.punitive, float))
     nz, nz_len = _nonzero_entries(stacked[11])
     control = (ci.astype(np.int64), ca.astype(np.int64), rules,
-               _horizons(first).astype(np.int64), bool(empirical), nz, nz_len)
+               actor_horizons(first).astype(np.int64), bool(empirical), nz, nz_len)
     return Packed(
         spec=first, ofs=ofs, x0=np.stack([initial_flat(s, ofs) for s in specs]),
         params=(ofs, dofs, *stacked), structure=structure, control=control,
