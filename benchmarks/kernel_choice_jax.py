@@ -38,7 +38,7 @@ import numpy as np
 
 from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.kernel.dynamics import rest_anchor
+from alignsim.kernel.anchor import rest_anchor
 from alignsim.kernel.spec import Spec, compile_spec
 from alignsim.kernel.step import replicate_uniforms
 
@@ -95,7 +95,7 @@ def initial_jstate(spec: Spec) -> JState:
 
 
 class Kernel:
-    """The month's arithmetic of `alignsim.kernel.dynamics` for one replicate, in JAX.
+    """The arithmetic of `numpy_kernel.dynamics` (the tests' NumPy kernel), one replicate, in JAX.
 
     The spec's tables become constants of the traced program; the candidate (actor, action) pairs
     are fixed index arrays (the same order as `decisions.candidate_pairs`), so every gather has a
@@ -126,7 +126,7 @@ class Kernel:
 
     # ------------------------------------------------------------------ structure
     def route_target(self, capacity):
-        """Alternatives full, the primary route takes the rest (`dynamics.route_target`)."""
+        """Alternatives full, the primary route takes the rest (`anchor.route_target`)."""
         p = self.spec.primary_route
         alt = capacity.at[p].set(0.0)
         alt = alt / jnp.maximum(alt.sum(), 1.0)
@@ -148,7 +148,7 @@ class Kernel:
         return u + self.anchor, at_risk.sum()
 
     def tension(self, relations):
-        """Feuding among the swing state's partners (`dynamics.partner_tension`)."""
+        """Feuding among the swing state's partners (`numpy_kernel.dynamics.partner_tension`)."""
         swing = self.spec.swing
         friend = jnp.maximum(relations[swing, :], 0.0).at[swing].set(0.0)
         rift = jnp.maximum(self.spec.relations0 - relations, 0.0)
@@ -156,7 +156,7 @@ class Kernel:
         return 0.5 * ((rift @ friend) * friend).sum()
 
     def align_step(self, alignment, utility, tension):
-        """Part of the way toward the logit target (`dynamics.align_step`)."""
+        """Part of the way toward the logit target (`numpy_kernel.dynamics.align_step`)."""
         a = self.spec.align
         z = utility / a["temperature"]
         e = jnp.exp(z - z.max())
@@ -221,7 +221,7 @@ class Kernel:
 
     # ------------------------------------------------------------------ payoffs
     def payoffs(self, s: JState, actions, utility, exposure):
-        """Every actor's payoff ``(N,)`` after ``actions (N,)`` (`dynamics.payoffs`)."""
+        """Every actor's payoff ``(N,)`` after ``actions (N,)`` (`numpy_kernel`'s `payoffs`)."""
         spec, w = self.spec, self.spec.weights
         sphere = spec.actor_sphere
         own = jnp.where(sphere >= 0, s.alignment[np.maximum(sphere, 0)], 0.0)
@@ -236,7 +236,7 @@ class Kernel:
                 - self.costs(s, actions))
 
     def costs(self, s: JState, actions):
-        """Action costs raised by remembered uses (`dynamics.action_costs`)."""
+        """Action costs raised by remembered uses (`numpy_kernel.dynamics.action_costs`)."""
         n = np.arange(self.n)
         base = jnp.asarray(self.spec.cost)[n, actions]
         if self.repeat is None:
@@ -296,7 +296,7 @@ class Kernel:
 
 
 def _revert(x, base, rate, lo, hi):
-    """``clip(x + rate * (base - x))`` in `dynamics._revert`'s order of operations."""
+    """``clip(x + rate * (base - x))`` in `numpy_kernel.dynamics._revert`'s order of operations."""
     x = x * (1.0 - rate) + rate * base
     x = jnp.maximum(x, lo)
     return x if hi is None else jnp.minimum(x, hi)

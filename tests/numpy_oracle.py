@@ -1,34 +1,24 @@
 """The NumPy kernel run month by month: the test oracle of the compiled kernel.
 
-Every step here is NumPy (:mod:`alignsim.kernel.dynamics`, the NumPy look-ahead
-``decisions._lookahead``, :mod:`alignsim.kernel.policies`); nothing calls compiled code, so a
-test comparing this to :func:`alignsim.ensemble.run_ensemble` compares two implementations.
+Every step here is NumPy (``tests/numpy_kernel/``: the transition and payoffs of
+:mod:`numpy_kernel.dynamics`, the look-ahead and draw of :mod:`numpy_kernel.lookahead` and
+:mod:`numpy_kernel.choice`); nothing of the month calls compiled code, so a test comparing this
+to :func:`alignsim.ensemble.run_ensemble` compares two implementations. (Shared with production:
+the rest anchor, :func:`alignsim.kernel.anchor.rest_anchor`, computed once per point; the
+uniforms, :func:`alignsim.kernel.step.replicate_uniforms`; the memory update,
+:func:`alignsim.kernel.decisions.remember`.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from alignsim.kernel.decisions import (
-    Memory,
-    _lookahead,
-    apply_forced,
-    candidate_pairs,
-    decide_actor_numpy,
-    remember,
-)
-from alignsim.kernel.dynamics import step_payoffs
+from alignsim.kernel.decisions import Memory, apply_forced, remember
 from alignsim.kernel.spec import Spec
 from alignsim.kernel.state import initial_state
 from alignsim.kernel.step import replicate_uniforms
-
-
-def expected_payoffs_numpy(state, memory, spec: Spec, t: int) -> np.ndarray:
-    """``q (R, N, A)`` by the NumPy look-ahead (every actor; no equilibrium players)."""
-    ci, ca = candidate_pairs(spec)
-    q = np.full((state.replicates, spec.n_actors, spec.n_actions), -np.inf)
-    q[:, ci, ca] = _lookahead(state, memory, spec, t, ci, ca)
-    return q
+from numpy_kernel.dynamics import step_payoffs
+from numpy_kernel.lookahead import decide_actor_numpy, expected_payoffs_numpy
 
 
 def run_numpy(spec: Spec, replicates: int, seed: int, first: int = 0) -> dict[str, np.ndarray]:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from alignsim.config import compose_config
-from alignsim.kernel.decisions import Memory, actor_horizons, expected_payoffs
-from alignsim.kernel.dynamics import action_costs, remember_uses, step_payoffs
-from alignsim.kernel.spec import ConfigError, compile_spec
+from alignsim.kernel.decisions import Memory, expected_payoffs
+from alignsim.kernel.spec import ConfigError, actor_horizons, compile_spec
 from alignsim.kernel.state import initial_state
+from numpy_kernel.dynamics import action_costs, remember_uses, step_payoffs
 
 
 @pytest.fixture(scope="module")

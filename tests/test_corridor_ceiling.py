@@ -8,9 +8,9 @@ import pytest
 
 from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
-from alignsim.kernel.dynamics import transition
 from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.kernel.state import initial_state
+from numpy_kernel.dynamics import transition
 
 NEW_MOVES = ("sanctions_compliance", "turkic_format", "balancing_visit",
              "neutral_mediation")

@@ -1,4 +1,5 @@
-"""The kernel one function at a time, and the decision rules.
+"""The NumPy kernel (``tests/numpy_kernel/``, the compiled kernel's oracle) one function at a
+time, and the decision rules.
 
 Causal claims (a halt bites and backfires, capacity arrives with a lag...) are tested
 with a controlled joint-action sequence played through ``dynamics.step_payoffs``: the decision
@@ -13,19 +14,19 @@ import dataclasses
 import numpy as np
 import pytest
 
-from alignsim.kernel import dynamics
+from alignsim.kernel.anchor import route_target
 from alignsim.kernel.decisions import Memory, expected_payoffs
-from alignsim.kernel.policies import (
-    RULES,
+from alignsim.kernel.policies import RULES, reinforce
+from alignsim.kernel.spec import Spec, compile_spec
+from alignsim.kernel.state import State, initial_state
+from numpy_kernel import dynamics
+from numpy_kernel.choice import (
     best_response_probabilities,
     choose,
     logit_probabilities,
     propensity_probabilities,
-    reinforce,
     sample,
 )
-from alignsim.kernel.spec import Spec, compile_spec
-from alignsim.kernel.state import State, initial_state
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -74,7 +75,7 @@ def test_route_target_rows_sum_to_one_and_respect_capacity() -> None:
     cap[50:60] = 0.0
     cap[60:70] = 1.0  # alternatives that could carry everything: scaled down
     for primary in range(4):
-        tgt = dynamics.route_target(cap, primary)
+        tgt = route_target(cap, primary)
         np.testing.assert_allclose(tgt.sum(axis=1), 1.0, atol=1e-12)
         assert np.all(tgt >= -1e-12) and np.all(tgt <= 1 + 1e-12)
         alt = np.arange(4) != primary
@@ -92,15 +93,15 @@ def test_route_target_rows_sum_to_one_and_respect_capacity() -> None:
 def test_route_target_shares_are_never_negative() -> None:
     """Shares are fractions: not even a rounding error below zero (found by hypothesis)."""
     cap = np.array([[0.0, 1.0, 0.7064675648829365, 0.125]])
-    assert np.all(dynamics.route_target(cap, 0) >= 0.0)
+    assert np.all(route_target(cap, 0) >= 0.0)
     rng = np.random.default_rng(0)
-    assert np.all(dynamics.route_target(rng.uniform(0, 1, (10_000, 4)), 0) >= 0.0)
+    assert np.all(route_target(rng.uniform(0, 1, (10_000, 4)), 0) >= 0.0)
 
 
 def test_route_target_does_not_modify_its_input() -> None:
     cap = np.array([[1.0, 0.08, 0.01, 0.11]])
     before = cap.copy()
-    np.testing.assert_allclose(dynamics.route_target(cap, 0), [[0.80, 0.08, 0.01, 0.11]])
+    np.testing.assert_allclose(route_target(cap, 0), [[0.80, 0.08, 0.01, 0.11]])
     np.testing.assert_array_equal(cap, before)
 
 

@@ -1,4 +1,5 @@
-"""Each term of the kernel, one at a time, against numbers worked out by hand.
+"""Each term of the kernel, one at a time, against numbers worked out by hand (the NumPy kernel,
+``tests/numpy_kernel/``, which the compiled kernel is checked against, and the rest anchor).
 
 The world is ``handchecked_world.tiny_config``: a swing state ``k`` and two powers ``r`` (sphere
 ``east``, route ``north``: share 0.7, primary) and ``t`` (sphere ``west``, route ``south``: share
@@ -15,19 +16,12 @@ import numpy as np
 import pytest
 
 from alignsim.ensemble import run_ensemble
-from alignsim.kernel.dynamics import (
-    committed_shares,
-    partner_tension,
-    payoffs,
-    rest_anchor,
-    route_target,
-    sphere_utility,
-    transition,
-)
+from alignsim.kernel.anchor import committed_shares, rest_anchor, route_target
 from alignsim.kernel.schema import EffectsConf, EventConf, RelationConf
 from alignsim.kernel.spec import compile_spec
 from alignsim.kernel.state import initial_state
 from handchecked_world import tiny_config
+from numpy_kernel.dynamics import partner_tension, payoffs, sphere_utility, transition
 
 TOL = 1e-12
 K, R, T = 0, 1, 2  # actor indices: swing state, east power, west power

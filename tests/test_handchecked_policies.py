@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 
 from alignsim.kernel.decisions import Memory, decide_actor, expected_payoffs, remember
-from alignsim.kernel.policies import (
-    best_response_probabilities,
-    choose,
-    logit_probabilities,
-    propensity_probabilities,
-    reinforce,
-    rule_temperature,
-    sample,
-)
+from alignsim.kernel.policies import reinforce, rule_temperature
 from alignsim.kernel.schema import ActorPolicyConf
 from alignsim.kernel.spec import compile_spec
 from alignsim.kernel.state import initial_state
 from handchecked_world import tiny_config
+from numpy_kernel.choice import (
+    best_response_probabilities,
+    choose,
+    logit_probabilities,
+    propensity_probabilities,
+    sample,
+)
+from numpy_kernel.lookahead import beliefs
 
 TOL = 1e-12
 NEG = -np.inf
@@ -112,7 +112,7 @@ def test_empirical_beliefs_normalise_each_actors_counts() -> None:
     spec = spec_of()
     m = Memory.initial(spec, 1)
     m.counts[0] = [[1, 0, 0, 0], [1, 2, 5, 0], [3, 0, 0, 1]]
-    b = m.beliefs("empirical", spec)
+    b = beliefs(m, "empirical")
     # each actor's counts over its own actions: r (1, 2, 5)/8, t (3, 1)/4
     assert b[0] == approx([[1, 0, 0, 0], [0.125, 0.25, 0.625, 0], [0.75, 0, 0, 0.25]])
 
@@ -121,7 +121,7 @@ def test_last_beliefs_are_one_hot_on_the_last_action() -> None:
     spec = spec_of()
     m = Memory.initial(spec, 1)
     m.last[0] = [0, 2, 3]
-    assert m.beliefs("last", spec)[0].tolist() == [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+    assert beliefs(m, "last")[0].tolist() == [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
 
 
 def test_remember_counts_the_played_actions() -> None:

@@ -105,8 +105,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_layers_exist_as_folders() -> None:
     for folder in ("kernel", "game", "validation", "sweeps", "demo"):
         assert (PACKAGE / folder / "__init__.py").is_file(), folder
-    for module in ("calendar", "schema", "spec", "state", "dynamics", "policies", "decisions",
-                   "step"):
+    for module in ("calendar", "schema", "spec", "state", "anchor", "policies", "decisions",
+                   "step", "compiled", "batch", "rows", "streams"):
         assert (PACKAGE / "kernel" / f"{module}.py").is_file(), module
 
 

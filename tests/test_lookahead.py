@@ -11,10 +11,10 @@ import pytest
 
 from alignsim.config import compose_config
 from alignsim.kernel.decisions import Memory, decide_actor, expected_payoffs
-from alignsim.kernel.dynamics import advance, payoffs
-from alignsim.kernel.policies import logit_probabilities, payoff_spread
 from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.kernel.state import initial_state
+from numpy_kernel.choice import logit_probabilities, payoff_spread
+from numpy_kernel.dynamics import advance, payoffs
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pytest
 from alignsim.config import compose_config
 from alignsim.ensemble import Trajectory, run_ensemble
 from alignsim.kernel.decisions import Memory, decide_actor, expected_payoffs
-from alignsim.kernel.dynamics import sphere_utility
 from alignsim.kernel.spec import ConfigError, Spec, compile_spec
 from alignsim.kernel.state import initial_state
 from alignsim.validation.nulls import (
@@ -33,6 +32,7 @@ from alignsim.validation.patterns import (
     load_validation,
     replicate_passes,
 )
+from numpy_kernel.dynamics import sphere_utility
 
 R = 12
 SEED = 20220101
@@ -73,8 +73,9 @@ def test_frozen_alignment_stays_at_its_start():
     assert np.ptp(play().alignment, axis=0).max() > 0.01  # the play moves it
 
 
-def test_random_draws_exactly_uniform_probabilities():
-    s = null_spec(spec(), "random")
+@pytest.mark.parametrize("scale", ["absolute", "spread"])
+def test_random_draws_exactly_uniform_probabilities(scale):
+    s = null_spec(dataclasses.replace(spec(), temperature_scale=scale), "random")
     state, memory = initial_state(s, 3), Memory.initial(s, 3)
     q = expected_payoffs(state, memory, s, 0)
     for i in range(s.n_actors):

@@ -12,16 +12,10 @@ import pytest
 from alignsim.config import compose_config
 from alignsim.ensemble import run_ensemble
 from alignsim.kernel.decisions import Memory, remember
-from alignsim.kernel.policies import (
-    RULES,
-    choose,
-    logit_probabilities,
-    reinforce,
-    rule_temperature,
-    sample,
-)
+from alignsim.kernel.policies import RULES, reinforce, rule_temperature
 from alignsim.kernel.spec import ConfigError, compile_spec
 from alignsim.model import AlignmentModel
+from numpy_kernel.choice import choose, logit_probabilities, sample
 
 Q = np.array([[0.30, 0.10, -np.inf, 0.25, 0.30]])  # two maximisers (0, 4), one disallowed
 ALLOWED = np.isfinite(Q[0])

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alignsim.ensemble import run_ensemble
-from alignsim.kernel import dynamics
 from alignsim.kernel.schema import Config, ScenarioConf
 from alignsim.kernel.spec import DYNAMICS_RATES, Spec, compile_spec
 from alignsim.kernel.state import State, initial_state
+from numpy_kernel import dynamics
 
 SETTINGS = settings(
     max_examples=25,

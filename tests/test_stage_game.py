@@ -26,11 +26,12 @@ from alignsim.game.stage_game import (
     replay_state,
     stage_payoffs,
 )
+from alignsim.kernel import compiled as ck
 from alignsim.kernel.calendar import parse_month
 from alignsim.kernel.decisions import Memory, decide_actor, expected_payoffs
-from alignsim.kernel.dynamics import step_payoffs
-from alignsim.kernel.policies import choose, rule_temperature
+from alignsim.kernel.policies import rule_temperature
 from alignsim.kernel.spec import ConfigError, compile_spec
+from numpy_kernel.dynamics import step_payoffs
 
 
 def two_player(row: list[list[float]], col: list[list[float]]) -> StageGame:
@@ -107,13 +108,14 @@ def test_three_player_coordination_game():
 )
 def test_equilibrium_rule_samples_the_qre(game, lam):
     """The equilibrium rule's probabilities are the QRE strategies (fixed point): the same
-    code the model runs (qre_action_values -> policies.choose) on textbook games."""
+    code the model runs (qre_action_values -> the compiled kernel's draw) on textbook games."""
     sigma = logit_qre(game, lam).strategies
     u = np.random.default_rng(0).random(40_000)
     for k, q in enumerate(qre_action_values(game, lam)):
-        choice, p = choose("equilibrium", np.repeat(q[None], len(u), axis=0), u,
-                           temperature=rule_temperature("equilibrium", 0.0, lam),
-                           propensity=np.ones((len(u), 2)), allowed=np.ones(2, bool))
+        choice, p = np.empty(len(u), np.int64), np.empty((len(u), 2))
+        ck.choose_rows(np.repeat(np.asarray(q, float)[None], len(u), axis=0), ck.EQUILIBRIUM_CODE,
+                       rule_temperature("equilibrium", 0.0, lam), False, np.ones((len(u), 2)),
+                       np.ones(2, bool), u, choice, p)
         np.testing.assert_allclose(p[0], sigma[k], atol=1e-6)
         assert abs((choice == 0).mean() - sigma[k][0]) < 0.01
 

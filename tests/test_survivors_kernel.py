@@ -16,11 +16,12 @@ import pytest
 
 from alignsim.config import compose_config
 from alignsim.kernel.decisions import Memory, apply_forced, expected_payoffs
-from alignsim.kernel.policies import sample
 from alignsim.kernel.schema import EffectsConf, OutputConf, PolicyConf, RelationDelta
 from alignsim.kernel.spec import ConfigError, compile_spec, rebalanced_routes
 from alignsim.kernel.state import initial_state
 from handchecked_world import default_actions, tiny_config
+from numpy_kernel.choice import sample
+from numpy_kernel.lookahead import beliefs
 
 
 def test_empirical_beliefs_are_the_counts_normalised_per_actor() -> None:
@@ -28,11 +29,10 @@ def test_empirical_beliefs_are_the_counts_normalised_per_actor() -> None:
     counts = np.array([[[1.0, 1.0, 2.0], [3.0, 0.0, 1.0]]])
     memory = Memory(last=np.zeros((1, 2), dtype=np.int64), counts=counts,
                     propensity=counts.copy())
-    beliefs = memory.beliefs("empirical", spec=None)
+    b = beliefs(memory, "empirical")
     # actor 0: 1/4, 1/4, 2/4; actor 1: 3/4, 0, 1/4
-    assert beliefs == pytest.approx(np.array([[[0.25, 0.25, 0.5], [0.75, 0.0, 0.25]]]),
-                                    abs=1e-15)
-    assert beliefs.sum(axis=2) == pytest.approx(np.ones((1, 2)), abs=1e-15)
+    assert b == pytest.approx(np.array([[[0.25, 0.25, 0.5], [0.75, 0.0, 0.25]]]), abs=1e-15)
+    assert b.sum(axis=2) == pytest.approx(np.ones((1, 2)), abs=1e-15)
 
 
 def test_a_scheduled_none_overrides_the_choice() -> None:

@@ -184,7 +184,7 @@ def test_the_default_catalogue_has_kazakhstans_own_moves() -> None:
 
 
 def test_kazakhstan_looks_twelve_months_ahead_the_powers_one() -> None:
-    from alignsim.kernel.decisions import actor_horizons
+    from alignsim.kernel.spec import actor_horizons
 
     claim(r"The powers look one month ahead\. Kazakhstan looks twelve: it values a lever by its "
           r"discounted mean payoff over the coming year, as if it then kept still and the others "
@@ -394,7 +394,7 @@ def test_exercise_1_a_mild_halt_invites_two() -> None:
 
 
 def test_exercise_1_the_attention_cost_of_a_third_halt() -> None:
-    from alignsim.kernel.dynamics import action_costs
+    from numpy_kernel.dynamics import action_costs
 
     sup = f"([{SUPERSCRIPT}]+)"
     m = claim(r"Kazakhstan had already made a promise in (\w+) (\d{4}), and Russia let it pass: "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignsim.kernel import compiled as ck
-from alignsim.kernel.dynamics import rest_anchor
+from alignsim.kernel.anchor import rest_anchor
 from alignsim.kernel.policies import RULE_TABLE
 from alignsim.kernel.spec import ConfigError, Spec, actor_horizons
 

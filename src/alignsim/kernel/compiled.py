@@ -5,8 +5,8 @@ operations on ~150 numbers per replicate, repeated for every candidate action; a
 replicate axis each operation is a tiny array temporary, so the interpreter and memory traffic
 dominate. Compiled, a replicate's whole state sits in cache, the loop over candidates and months
 runs without temporaries, and replicates are spread over cores with ``prange``. The arithmetic is
-the NumPy kernel's (:mod:`alignsim.kernel.dynamics`, :mod:`alignsim.kernel.decisions`,
-:mod:`alignsim.kernel.policies`), operation for operation; ``tests/test_compiled.py`` checks that
+the NumPy kernel's (the tests' oracle, ``tests/numpy_kernel/``: ``dynamics``, ``lookahead``,
+``choice``), operation for operation; ``tests/test_compiled.py`` checks that
 the two agree within 1e-9 on every decision rule. ``fastmath`` is off, so results are
 deterministic and do not depend on the number of threads or on which rows share a call.
 
@@ -90,7 +90,7 @@ def _borrowed(typingctx, obj):
 # ------------------------------------------------------------------------------ routes
 @njit(**_INLINE)
 def _route_target(cap, co, out, oo, n_k, primary):
-    """:func:`alignsim.kernel.dynamics.route_target` of capacities ``cap[co:co+K]`` into
+    """:func:`alignsim.kernel.anchor.route_target` of capacities ``cap[co:co+K]`` into
     ``out[oo:oo+K]`` (offsets, not slices: a slice is an array object, with its reference count,
     built on every call)."""
     total = 0.0
@@ -146,7 +146,7 @@ def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o):
 
 @njit(**_INLINE)
 def _tension(x, ofs, rel0, swing, n_n):
-    """:func:`alignsim.kernel.dynamics.partner_tension` of one replicate."""
+    """``numpy_kernel.dynamics.partner_tension`` of one replicate."""
     row = ofs[O_REL] + swing * n_n
     total = 0.0
     for i in range(n_n):
@@ -168,7 +168,7 @@ def _tension(x, ofs, rel0, swing, n_n):
 @njit(**_JIT)
 def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
              util, tmp):
-    """:func:`alignsim.kernel.dynamics.advance` of one replicate: ``x`` -> ``out``.
+    """``numpy_kernel.dynamics.advance`` of one replicate: ``x`` -> ``out``.
 
     Writes the new state's sphere utilities into ``util``; returns ``(exposure, tension)``.
     ``usage`` is carried over unchanged (the played actions move it, in :func:`_play`).
@@ -378,7 +378,7 @@ def _patch(x, base, dd, d, out, ofs, dofs, sc, rel0, aff0, inv0, sec0, ceiling, 
 # ------------------------------------------------------------------------------ payoffs
 @njit(**_INLINE)
 def _payoff(x, ofs, i, act_i, util, exposure, wts, cost, repeat, st):
-    """Actor ``i``'s payoff (:func:`alignsim.kernel.dynamics.payoffs`) having played ``act_i``."""
+    """Actor ``i``'s payoff (``numpy_kernel.dynamics.payoffs``) having played ``act_i``."""
     swing, actor_sphere, route_actor, punitive = st[0], st[2], st[7], st[8]
     n_n, n_k = route_actor.shape
     n_a = cost.shape[1]
@@ -430,8 +430,8 @@ def _believed(effects, last, counts, empirical, e, e_sum):
 
 @njit(**_JIT)
 def _values(x, last, counts, t, pp, st, ctl, q, work):
-    """Expected payoff ``q (N, A)`` of every candidate (:func:`alignsim.kernel.decisions.
-    _lookahead`): its own effects and the month's events plus the others' believed effects,
+    """Expected payoff ``q (N, A)`` of every candidate (``numpy_kernel.lookahead.
+    lookahead``): its own effects and the month's events plus the others' believed effects,
     one month (or the actor's horizon, playing ``none`` afterwards, discounted).
 
     Why it is fast: with ``last`` beliefs every candidate's month is one base month (everyone
@@ -552,7 +552,7 @@ def _rollout(v, i, h_max, pp, st, work):
 
 @njit(**_JIT)
 def _choose(q_row, rule, temperature, spread, prop_row, allowed_row, u, p):
-    """One actor's draw (:func:`alignsim.kernel.policies.choose`): probabilities into ``p``,
+    """One actor's draw (``numpy_kernel.choice.choose``): probabilities into ``p``,
     then the inverse-CDF index of ``u``."""
     n_a = q_row.shape[0]
     if rule == 3:  # roth_erev
@@ -601,7 +601,7 @@ def _choose(q_row, rule, temperature, spread, prop_row, allowed_row, u, p):
 
 @njit(**_JIT)
 def _play(x, acts, t, xn, pp, st, real, work):
-    """The month under the final joint action (:func:`alignsim.kernel.dynamics.step_payoffs`):
+    """The month under the final joint action (``numpy_kernel.dynamics.step_payoffs``):
     ``x -> xn``, realised payoffs into ``real``, uses remembered."""
     x, acts, xn, real = _borrowed(x), _borrowed(acts), _borrowed(xn), _borrowed(real)
     pp, st, work = _borrowed(pp), _borrowed(st), _borrowed(work)

@@ -15,8 +15,9 @@ a difference between them is the switched-off mechanism and not noise.
     The alignment never moves: ``payoffs.alignment.inertia = 0``, so every step keeps the start.
 ``random``
     Each actor draws uniformly among its allowed actions every month: every rule set to
-    ``logit`` at an infinite temperature, which :func:`alignsim.kernel.policies.logit_probabilities`
-    turns into exactly uniform probabilities over the allowed actions. Forced moves stay.
+    ``logit`` at an infinite temperature, which the compiled kernel's draw
+    (:func:`alignsim.kernel.rows.choose`) turns into exactly uniform probabilities over the
+    allowed actions. Forced moves stay.
 
 A pattern that some null passes is **non-discriminating**: it does not count as evidence. Its
 **power** is which nulls it rejects (fails at the ensemble level) and, per null, the share of
@@ -62,12 +63,16 @@ def uniform_random(spec: Spec) -> Spec:
     """Every actor plays ``logit`` at ``T = inf``: exactly uniform over its allowed actions.
 
     Learning (``roth_erev``) and ``equilibrium`` rules are replaced too: their choice would
-    depend on payoffs, which this null is meant to ignore.
+    depend on payoffs, which this null is meant to ignore. Temperatures are absolute here
+    whatever ``policy.temperature_scale`` says: scaled by a payoff spread, an infinite
+    temperature times the ``-inf`` of a barred action is not a number, and the draw was not
+    uniform (found in review; it fell on ``none`` almost always).
     """
     return dataclasses.replace(
         spec,
         rules=("logit",) * spec.n_actors,
         temperature=np.full(spec.n_actors, np.inf),
+        temperature_scale="absolute",
     )
 
 

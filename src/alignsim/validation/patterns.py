@@ -276,7 +276,7 @@ def _sphere_change(traj: Trajectory, a: _Args) -> Reading:
 def _ties(traj: Trajectory, s: int, t: int) -> np.ndarray:
     """Economic ties of the swing state with sphere ``s`` at state ``t``, ``(R,)``.
 
-    The ``ties`` term of :func:`alignsim.kernel.dynamics.sphere_utility` (non-oil trade share +
+    The ``ties`` term of :func:`alignsim.kernel.anchor.structural_utility` (non-oil trade share +
     export share on the sphere's routes + its members' investment / scale), recomputed from the
     recorded shares and investment stocks because the trajectory does not keep it.
     """

@@ -1,11 +1,13 @@
 """The NumPy kernel: one month of the world, as pure NumPy functions over a replicate axis.
 
-Since 0.5.0 the model runs in the compiled kernel (:mod:`alignsim.kernel.compiled`), which
-performs these functions' operations on one replicate at a time; these functions are its test
-oracle (``tests/numpy_oracle.py``, ``tests/test_compiled.py``: agreement within 1e-9, actions
-identical) and the readable statement of the maths. Production calls only :func:`rest_anchor`
-(once per parameter point, when a Spec is packed). Every function takes arrays shaped
-``(R, ...)`` and returns new arrays; none keeps state, none draws random numbers.
+The model runs in the compiled kernel (:mod:`alignsim.kernel.compiled`), which performs these
+functions' operations on one replicate at a time; these functions are its test oracle
+(``tests/numpy_oracle.py``, ``tests/test_compiled.py``: agreement within 1e-9, actions identical)
+and the readable statement of the maths. They live under ``tests/`` because production never
+calls them: the one NumPy piece production needs, the rest anchor computed once per parameter
+point when a Spec is packed, is :mod:`alignsim.kernel.anchor` (with the structural utility and the
+route shares it is built from, used here too). Every function takes arrays shaped ``(R, ...)``
+and returns new arrays; none keeps state, none draws random numbers.
 
 The causal story the seeds tell, and that these functions encode:
 dependence gives leverage -> a halt raises the perceived threat (``threat``) and so the exposure
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alignsim.kernel.anchor import rest_anchor, route_target, structural_utility
 from alignsim.kernel.spec import Spec
-from alignsim.kernel.state import State, initial_state
+from alignsim.kernel.state import State
 
 
 @dataclass(frozen=True)
@@ -34,74 +37,7 @@ class Outlook:
     tension: np.ndarray  # (R,) feuding among the swing state's partners
 
 
-# ------------------------------------------------------------------------------ routes
-def route_target(capacity: np.ndarray, primary: int) -> np.ndarray:
-    """Shares exports would settle at: alternative routes full, the primary takes the rest.
-
-    Alternatives are preferred because each one was built to avoid the primary route; if they
-    could carry more than everything, they are scaled down pro rata. Rows sum to one.
-    """
-    alt = capacity.copy()
-    alt[:, primary] = 0.0
-    total = alt.sum(axis=1, keepdims=True)
-    alt = alt / np.maximum(total, 1.0)
-    alt[:, primary] = np.maximum(1.0 - alt.sum(axis=1), 0.0)  # never -1e-16 from rounding
-    return alt
-
-
-def committed_shares(state: State, spec: Spec) -> np.ndarray:
-    """Route shares once all committed capacity operates: what a forward-looking actor counts."""
-    return route_target(np.minimum(state.capacity + state.pending, 1.0), spec.primary_route)
-
-
 # --------------------------------------------------------------------------- alignment
-def structural_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
-    """What each sphere is worth to the swing state given the world's structure, ``(R, S)``, and
-    its exposure ``(R,)``: ``econ*ties + security*sec + affinity*aff + relations*rel
-    - exposure*risk``.
-
-    Ties are trade, oil routes and investment from the sphere's members; risk is the revenue at
-    risk on committed routes through members, times their perceived threat.
-    """
-    a = spec.align
-    m = spec.membership  # (S, N)
-    ties = (
-        spec.trade[None, :]
-        + state.share @ spec.route_membership.T
-        + (state.investment @ m.T) / spec.dyn["investment_scale_bn"]
-    )
-    security = state.security @ m.T
-    rel = state.relations[:, spec.swing, :] @ (m / m.sum(axis=1, keepdims=True)).T
-    at_risk = committed_shares(state, spec) * state.threat[:, spec.route_via]  # (R, K)
-    risk = at_risk @ spec.route_membership.T
-    u = (
-        a["econ"] * ties
-        + a["security"] * security
-        + a["affinity"] * state.affinity
-        + a["relations"] * rel
-        - a["exposure"] * risk
-    )
-    return u, at_risk.sum(axis=1)
-
-
-def rest_anchor(spec: Spec) -> np.ndarray:
-    """Per-sphere utility ``(S,)`` of the ties the model does not represent, set so that the
-    configured start is at rest: ``softmax((U0 + anchor) / T) = alignment0``.
-
-    Why: the initial alignment comes from the record, the structural utilities from separate
-    assumptions; without this constant the two disagree and the alignment slides toward the
-    structure's own target before any event happens (the axis fell from -0.300 to -0.330 by
-    Jul 2022 with nobody acting). With it, a world where nobody acts and nothing happens does not
-    move, and every drift is caused by an action or an event. ``payoffs.alignment.at_rest=false``
-    switches it off (anchor 0).
-    """
-    if not spec.align.get("at_rest", 0.0):
-        return np.zeros(spec.n_spheres)
-    u0, _ = structural_utility(initial_state(spec, 1), spec)
-    a0 = np.maximum(spec.alignment0, 1e-12)
-    return spec.align["temperature"] * np.log(a0) - u0[0]
-
-
 def sphere_utility(state: State, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     """The swing state's utility of each sphere ``(R, S)`` (structure plus the rest anchor) and
     its exposure ``(R,)``: what moves its alignment and what its own payoff values."""
