@@ -16,7 +16,7 @@ import copy
 import dataclasses
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,12 +64,46 @@ TOOL_KEYS = frozenset({"experiment", "validation", "sensitivity", "calibration",
                        "batch"})  # batch: set by the batched sweeper (alignsim.sweeps.batched)
 
 
-def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:
+def check_known_keys(cfg: DictConfig | ListConfig, prefix: str = "") -> None:
     """Reject keys the schema does not define, which ``+key=value`` would otherwise slip in.
 
     Hydra's ``+`` adds a key even to a typed node, and ``OmegaConf.to_object`` then drops it
     silently: a typo such as ``+payoffs.actors.russia.punsh=1`` would run as if never given.
     """
+    if isinstance(cfg, DictConfig):
+        _check_level(cfg, prefix)
+    for child, child_prefix in _children(cfg, prefix):
+        check_known_keys(child, child_prefix)
+
+
+def check_changed_keys(cfg: DictConfig, keys: Iterable[str]) -> None:
+    """:func:`check_known_keys` for a config that passed it before ``keys`` were overridden.
+
+    An override can only add unknown keys on its own path: each node along it is checked (one
+    level: ``+a.b.typo=1`` adds to ``a.b``), then the subtree it set. A sweep's point thus costs
+    a few nodes instead of the whole tree (~10 ms a point)."""
+    for key in keys:
+        if "[" in key:  # a list element: check everything
+            check_known_keys(cfg)
+            return
+        node: DictConfig | ListConfig | None = cfg
+        prefix = ""
+        for part in key.split("."):
+            _check_level(node, prefix)
+            if prefix == "" and part in TOOL_KEYS | {"hydra"}:
+                node = None  # tool keys are not in the schema
+                break
+            child = node._get_node(part) if part in node else None
+            if not isinstance(child, DictConfig | ListConfig) or child._is_none():
+                node = None
+                break
+            node, prefix = child, f"{prefix}{part}."
+        if node is not None:
+            check_known_keys(node, prefix)
+
+
+def _check_level(cfg: DictConfig, prefix: str) -> None:
+    """The keys of one node against its dataclass (not its children)."""
     node_type = OmegaConf.get_type(cfg)
     if dataclasses.is_dataclass(node_type):
         names = {f.name for f in dataclasses.fields(node_type)}
@@ -77,21 +111,36 @@ def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:
             if key not in names and not (prefix == "" and key in TOOL_KEYS | {"hydra"}):
                 allowed = ", ".join(sorted(names))
                 raise ConfigError(f"{prefix}{key}", f"unknown key; allowed: {allowed}")
+
+
+def _children(cfg: DictConfig | ListConfig, prefix: str):
+    """The child nodes :func:`check_known_keys` descends into, with their key prefixes."""
+    if isinstance(cfg, ListConfig):
+        for i, item in enumerate(cfg):
+            if isinstance(item, DictConfig):
+                yield item, f"{prefix[:-1]}[{i}]."
+        return
     for key in cfg:
         if prefix == "" and key in TOOL_KEYS | {"hydra"}:
             continue
         child = cfg._get_node(key)
         if isinstance(child, DictConfig) and not child._is_none():
-            check_known_keys(child, f"{prefix}{key}.")
+            yield child, f"{prefix}{key}."
         elif isinstance(child, ListConfig) and not child._is_none():
             for i, item in enumerate(child):
                 if isinstance(item, DictConfig):
-                    check_known_keys(item, f"{prefix}{key}[{i}].")
+                    yield item, f"{prefix}{key}[{i}]."
 
 
-def to_config(cfg: DictConfig) -> Config:
-    """A composed DictConfig (without its ``hydra`` node) as the typed dataclass tree."""
-    check_known_keys(cfg)
+def to_config(cfg: DictConfig, changed: Iterable[str] | None = None) -> Config:
+    """A composed DictConfig (without its ``hydra`` node) as the typed dataclass tree.
+
+    ``changed``: the keys overridden on a config whose other keys were checked already (a
+    sweep's point); only their paths are checked for unknown keys (:func:`check_changed_keys`)."""
+    if changed is None:
+        check_known_keys(cfg)
+    else:
+        check_changed_keys(cfg, changed)
     if "hydra" in cfg:
         cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     obj = OmegaConf.to_object(cfg)

@@ -295,8 +295,16 @@ def _run_call(call: list[int], points: list[PointRun], seed: int):
     spec = packed.spec
     ids = [np.arange(points[n].first_replicate, points[n].first_replicate + points[n].replicates)
            for n in call]
-    u = np.concatenate([replicate_uniforms(seed, i.tolist(), spec.months, spec.n_actors,
-                                           points[n].key) for n, i in zip(call, ids, strict=True)])
+    drawn: dict[tuple, np.ndarray] = {}  # common random numbers: points share their streams
+    for n in call:
+        p = points[n]
+        at = (p.key, p.first_replicate, p.replicates)
+        if at not in drawn:
+            drawn[at] = replicate_uniforms(seed, range(p.first_replicate,
+                                                       p.first_replicate + p.replicates),
+                                           spec.months, spec.n_actors, p.key)
+    u = np.concatenate([drawn[(points[n].key, points[n].first_replicate, points[n].replicates)]
+                        for n in call])
     where = np.repeat(np.arange(len(call)), [len(i) for i in ids])
     t0 = time.perf_counter()
     rows = run_rows(packed, where, u)

@@ -27,10 +27,10 @@ can name the points that never ran (a batch killed midway).
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import logging
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -169,11 +169,37 @@ def plan_sweep(parsed: list, is_group: Callable[[str], bool], config: DictConfig
 
 
 # ------------------------------------------------------------------------- one batch job
+@dataclass(frozen=True)
+class BaseConfig:
+    """A job's composed config as a sweep's points start from it.
+
+    ``blob``: the config pickled (a point's private copy loads in about a third of the time of
+    ``copy.deepcopy``, ~13 ms against ~43 ms here); ``checked``: whether its own keys passed the
+    schema's unknown-key check, so that a point needs only its overridden keys checked."""
+
+    blob: bytes
+    checked: bool
+
+    @classmethod
+    def of(cls, cfg: DictConfig) -> BaseConfig:
+        from alignsim.config import check_known_keys
+
+        try:
+            check_known_keys(cfg)
+            checked = True
+        except ConfigError:  # every point reports it, by the full check
+            checked = False
+        return cls(pickle.dumps(cfg), checked)
+
+
 def compose_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], values: list[str],
-                  cache: dict[tuple[str, ...], DictConfig]) -> DictConfig:
+                  cache: dict[tuple[str, ...], BaseConfig]) -> tuple[DictConfig, list[str] | None]:
     """The point's config: the job's own config (or, for a point that chooses config groups, the
     config composed with them, once per distinct choice) with the point's values applied by
-    Hydra's own override rules (``key=v`` must exist, ``+key=v`` must not, ``++`` either)."""
+    Hydra's own override rules (``key=v`` must exist, ``+key=v`` must not, ``++`` either).
+
+    Also returns the keys the point changed, for :func:`alignsim.config.to_config` to check
+    (``None``: check the whole config, its base not being clean)."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
     key = tuple(groups)
@@ -181,15 +207,16 @@ def compose_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], valu
         if groups:
             from hydra import compose
 
-            cache[key] = compose("config", overrides=[*fixed, *groups])
-        else:
-            cache[key] = job_cfg  # the job's own config (Hydra gives the task no hydra node)
-    cfg = copy.deepcopy(cache[key])
+            cache[key] = BaseConfig.of(compose("config", overrides=[*fixed, *groups]))
+        else:  # the job's own config (Hydra gives the task no hydra node)
+            cache[key] = BaseConfig.of(job_cfg)
+    cfg = pickle.loads(cache[key].blob)
     with open_dict(cfg):
         cfg.pop(BATCH_KEY, None)
     parsed = OverridesParser.create().parse_overrides(values)
     ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)  # Hydra's rules (pinned < 1.4)
-    return cfg
+    changed = [o.key_or_group for o in parsed] if cache[key].checked else None
+    return cfg, changed
 
 
 def default_experiment(cfg: DictConfig) -> None:
@@ -214,7 +241,7 @@ def run_batch(job_cfg: DictConfig, batch: int, sweep_dir: Path) -> dict:
                           "batched sweeper, not by hand")
     mine = [p for p in manifest["points"] if p["batch"] == batch]
     keep = frozenset(manifest.get("swept", []))
-    cache: dict[tuple[str, ...], DictConfig] = {}
+    cache: dict[tuple[str, ...], BaseConfig] = {}
     counts = {"completed": 0, "skipped": 0, "failed": 0}
     t0 = time.perf_counter()
     for lo in range(0, len(mine), PREPARE_CHUNK):  # Specs of a chunk at a time: bounded memory
@@ -243,9 +270,10 @@ def _run_points_of(mine: list[dict], job_cfg: DictConfig, manifest: dict, sweep_
         out = sweep_dir / p["dir"]
         out.mkdir(parents=True, exist_ok=True)
         try:
-            cfg = compose_point(job_cfg, manifest["fixed"], p["groups"], p["values"], cache)
+            cfg, changed = compose_point(job_cfg, manifest["fixed"], p["groups"], p["values"],
+                                         cache)
             default_experiment(cfg)
-            config = to_config(cfg)
+            config = to_config(cfg, changed=changed)
         except Exception as exc:
             record_failure(out, exc, overrides=p["overrides"], keep=keep)
             log.debug("point %s: %s", p["num"], error_line(exc))
@@ -330,7 +358,7 @@ def run_in_process(experiment: str, directory: Path | str, overrides: list[str] 
     design = design_points(base)
     keep = frozenset({k for k, vs in grid.items() if len(vs) > 1}
                      | {d.split("=", 1)[0] for d in (design[0] if design else [])})
-    cache: dict[tuple[str, ...], DictConfig] = {}
+    cache: dict[tuple[str, ...], BaseConfig] = {}
     jobs = []
     for num, point in enumerate(expand(lists, design)):
         out = directory / str(num)
@@ -338,9 +366,9 @@ def run_in_process(experiment: str, directory: Path | str, overrides: list[str] 
         values = [p for p in point if p.split("=", 1)[0] not in groups]
         try:
             with _compose_context():
-                cfg = compose_point(base, fixed, chosen, values, cache)
+                cfg, changed = compose_point(base, fixed, chosen, values, cache)
             default_experiment(cfg)
-            config = to_config(cfg)
+            config = to_config(cfg, changed=changed)
         except Exception as exc:
             record_failure(out, exc, overrides=[*fixed, *point], keep=keep)
             continue
