@@ -60,6 +60,7 @@ def main() -> None:
         for r in range(args.mesa_runs):
             AlignmentModel(config, replicate=r, spec=spec).run_for(months)
 
+    AlignmentModel(config, replicate=0, spec=spec).run_for(months)  # warm-up: its month calls
     mesa_rate, mesa_t = rate(mesa, args.mesa_runs, repeat=1)
     ens_rate, ens_t = rate(lambda: run_ensemble(spec, args.replicates, seed), args.replicates)
     def_rate, def_t = rate(lambda: run_ensemble(default_spec, args.replicates, seed),

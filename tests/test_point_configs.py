@@ -12,7 +12,7 @@ import pytest
 
 from alignsim.config import check_changed_keys, check_known_keys, compose_dictconfig, to_config
 from alignsim.kernel.spec import ConfigError
-from alignsim.sweeps.batched import BaseConfig, _compose_context, compose_point
+from alignsim.sweeps.batched import BaseConfig, _compose_context, compose_point, point_config
 
 BASE = ["+experiment=pipeline_leverage", "experiment.replicates=5", "policy=logit"]
 POINTS = [
@@ -38,10 +38,45 @@ def test_points_equal_a_fresh_composition_and_do_not_leak_into_each_other(base):
     for values in [*POINTS, *POINTS[::-1]]:  # each point again after the others
         with _compose_context():
             cfg, changed = compose_point(base, [], [], values, cache)
-        assert changed == [v.split("=", 1)[0] for v in values]
+        keys = [o.key_or_group for o in changed]
+        assert keys == [v.split("=", 1)[0] for v in values]
         fresh = to_config(compose_dictconfig([*BASE, *values]))
-        assert to_config(cfg, changed=changed) == fresh
+        assert to_config(cfg, changed=keys) == fresh
+        with _compose_context():
+            _, typed = point_config(base, [], [], values, cache)
+        assert typed == fresh  # the base's typed config with the point's values set
     assert list(cache) == [()]  # one base, composed once
+    assert cache[()].typed is not None  # (so the line above tested the fast path)
+
+
+@pytest.mark.parametrize("values", [
+    ["payoffs.actors.russia={punish: 0.2, align: 0.5}"],  # a whole node merged
+    ["months=24", "seed=7"],
+    ["world.routes.cpc.share=0.6", "world.routes.china_east.share=0.1"],
+    ["~payoffs.actors.russia.punish"],  # a deletion: converted whole
+])
+def test_other_overrides_give_the_fresh_typed_config(base, values):
+    cache: dict = {}
+    try:
+        fresh = to_config(compose_dictconfig([*BASE, *values]))
+    except Exception as exc:  # Hydra or the schema refuses it: so must the point
+        with pytest.raises(type(exc)), _compose_context():
+            point_config(base, [], [], values, cache)
+        return
+    with _compose_context():
+        _, typed = point_config(base, [], [], values, cache)
+    assert typed == fresh
+
+
+def test_an_interpolating_base_converts_every_point_whole():
+    b = compose_dictconfig(["+experiment=investment_race", "experiment.replicates=5"])
+    assert BaseConfig.of(b).typed is None
+    values = ["experiment.turkic_fund_bn=3.5"]
+    with _compose_context():
+        _, typed = point_config(b, [], [], values, {})
+    fresh = to_config(compose_dictconfig(["+experiment=investment_race",
+                                          "experiment.replicates=5", *values]))
+    assert typed == fresh
 
 
 @pytest.mark.parametrize("override", sorted(BAD))
@@ -51,7 +86,7 @@ def test_an_unknown_key_is_named_as_by_the_whole_tree_check(base, override):
     with pytest.raises(ConfigError) as whole:
         check_known_keys(cfg)
     with pytest.raises(ConfigError) as changed_only:
-        check_changed_keys(cfg, changed)
+        check_changed_keys(cfg, [o.key_or_group for o in changed])
     assert whole.value.key == changed_only.value.key == BAD[override]
 
 
@@ -59,7 +94,7 @@ def test_tool_keys_pass_both_checks(base):
     with _compose_context():
         cfg, changed = compose_point(base, [], [], ["+experiment.note=1"], {})
     check_known_keys(cfg)
-    check_changed_keys(cfg, changed)
+    check_changed_keys(cfg, [o.key_or_group for o in changed])
 
 
 def test_an_unclean_base_checks_every_point_whole(base):
@@ -73,3 +108,15 @@ def test_an_unclean_base_checks_every_point_whole(base):
     assert changed is None
     with pytest.raises(ConfigError, match="punsh"):
         to_config(cfg, changed=changed)
+
+
+def test_a_plain_multirun_point_gets_the_default_experiment_in_its_typed_config():
+    from alignsim.sweeps.batched import default_experiment
+
+    b = compose_dictconfig(["scenario=baseline", "months=12"])
+    values = ["payoffs.actors.russia.punish=0.3"]
+    with _compose_context():
+        _, typed = point_config(b, [], [], values, {})
+    fresh = compose_dictconfig(["scenario=baseline", "months=12", *values])
+    default_experiment(fresh)
+    assert typed == to_config(fresh) and typed.experiment["name"] == "sweep"
