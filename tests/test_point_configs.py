@@ -25,6 +25,7 @@ BAD = {  # override -> the key the error names
     "+world.dynamics.foo=2": "world.dynamics.foo",
     "+actions.pipeline_halt.effects.halt.cpc.sev=1": "actions.pipeline_halt.effects.halt.cpc.sev",
     "+world.routes.cpc.nope=1": "world.routes.cpc.nope",
+    "+world.relations.0.typo=1": "world.relations[0].typo",  # under a list element (review)
 }
 
 

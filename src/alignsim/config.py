@@ -67,8 +67,9 @@ TOOL_KEYS = frozenset({"experiment", "validation", "sensitivity", "calibration",
 def check_known_keys(cfg: DictConfig | ListConfig, prefix: str = "") -> None:
     """Reject keys the schema does not define, which ``+key=value`` would otherwise slip in.
 
-    Hydra's ``+`` adds a key even to a typed node, and ``OmegaConf.to_object`` then drops it
-    silently: a typo such as ``+payoffs.actors.russia.punsh=1`` would run as if never given.
+    Hydra's ``+`` adds a key even to a typed node, and ``OmegaConf.to_object`` then keeps it as
+    a stray attribute that nothing reads: a typo such as ``+payoffs.actors.russia.punsh=1``
+    would run as if never given.
     """
     if isinstance(cfg, DictConfig):
         _check_level(cfg, prefix)
@@ -83,21 +84,26 @@ def check_changed_keys(cfg: DictConfig, keys: Iterable[str]) -> None:
     level: ``+a.b.typo=1`` adds to ``a.b``), then the subtree it set. A sweep's point thus costs
     a few nodes instead of the whole tree (~10 ms a point)."""
     for key in keys:
-        if "[" in key:  # a list element: check everything
-            check_known_keys(cfg)
-            return
         node: DictConfig | ListConfig | None = cfg
         prefix = ""
         for part in key.split("."):
-            _check_level(node, prefix)
-            if prefix == "" and part in TOOL_KEYS | {"hydra"}:
-                node = None  # tool keys are not in the schema
-                break
-            child = node._get_node(part) if part in node else None
+            if isinstance(node, ListConfig):  # Hydra names an element ``a.0.b``
+                if not (part.isdigit() and int(part) < len(node)):
+                    node = None
+                    break
+                child = node._get_node(int(part))
+                step = f"{prefix[:-1]}[{part}]."  # as the whole-tree check names it
+            else:
+                _check_level(node, prefix)
+                if prefix == "" and part in TOOL_KEYS | {"hydra"}:
+                    node = None  # tool keys are not in the schema
+                    break
+                child = node._get_node(part) if part in node else None
+                step = f"{prefix}{part}."
             if not isinstance(child, DictConfig | ListConfig) or child._is_none():
                 node = None
                 break
-            node, prefix = child, f"{prefix}{part}."
+            node, prefix = child, step
         if node is not None:
             check_known_keys(node, prefix)
 

@@ -467,5 +467,5 @@ def _compose_context() -> Iterator[None]:
         yield
 
 
-__all__ = ["SweepPlan", "batch_count", "compose_point", "expand", "plan_sweep", "run_batch",
-           "run_in_process", "write_manifest"]
+__all__ = ["SweepPlan", "batch_count", "compose_point", "expand", "plan_sweep", "point_config",
+           "run_batch", "run_in_process", "write_manifest"]

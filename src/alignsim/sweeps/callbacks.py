@@ -34,8 +34,11 @@ class SweepReport(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Import the report's plotting stack while the jobs run (~2 s of the report's time
         here: seaborn, scipy.stats, pyplot), in a thread the parent would otherwise spend
-        waiting; an import that fails there fails again, and is reported, at the end."""
-        if self.figures:
+        waiting; an import that fails there fails again, and is reported, at the end. Not under
+        the basic launcher: its jobs run in this process, and the import would hold the
+        interpreter during the first one (and inflate its recorded times)."""
+        launcher = str(OmegaConf.select(config, "hydra.launcher._target_", default=""))
+        if self.figures and not launcher.endswith("BasicLauncher"):
             threading.Thread(target=_preload_plots, name="alignsim-preload", daemon=True).start()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -55,7 +55,8 @@ def passive(spec: Spec) -> Spec:
 
 
 def frozen(spec: Spec) -> Spec:
-    """Alignment inertia 0: ``align_step`` then returns the alignment it is given, every month."""
+    """Alignment inertia 0: the alignment step (``compiled._align``) then returns the alignment it
+    is given, every month."""
     return dataclasses.replace(spec, align={**spec.align, "inertia": 0.0})
 
 
