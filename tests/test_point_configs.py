@@ -55,6 +55,7 @@ def test_points_equal_a_fresh_composition_and_do_not_leak_into_each_other(base):
     ["months=24", "seed=7"],
     ["world.routes.cpc.share=0.6", "world.routes.china_east.share=0.1"],
     ["~payoffs.actors.russia.punish"],  # a deletion: converted whole
+    ["+experiment.note=1"],  # a key the base's typed config has no place for: converted whole
 ])
 def test_other_overrides_give_the_fresh_typed_config(base, values):
     cache: dict = {}

@@ -265,7 +265,8 @@ def point_config(job_cfg: DictConfig, fixed: list[str], groups: list[str], value
                 _set_typed(config, key, cfg)
             return cfg, config
         except (KeyError, AttributeError, IndexError, ValueError, TypeError):
-            pass  # a key the base's typed config has no parent for: convert whole
+            # a key the base's typed config has no place for: convert whole (checked above)
+            return cfg, to_config(cfg, changed=[])
     return cfg, to_config(cfg, changed=keys)
 
 
