@@ -12,7 +12,13 @@ import pytest
 
 from alignsim.config import check_changed_keys, check_known_keys, compose_dictconfig, to_config
 from alignsim.kernel.spec import ConfigError
-from alignsim.sweeps.batched import BaseConfig, _compose_context, compose_point, point_config
+from alignsim.sweeps.batched import (
+    BaseConfig,
+    _compose_context,
+    compose_point,
+    composed_point,
+    point_config,
+)
 
 BASE = ["+experiment=pipeline_leverage", "experiment.replicates=5", "policy=logit"]
 POINTS = [
@@ -122,3 +128,93 @@ def test_a_plain_multirun_point_gets_the_default_experiment_in_its_typed_config(
     fresh = compose_dictconfig(["scenario=baseline", "months=12", *values])
     default_experiment(fresh)
     assert typed == to_config(fresh) and typed.experiment["name"] == "sweep"
+
+
+# ------------------------------------------------------- points set in place (composed_point)
+def _container(cfg):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=False)
+
+
+def test_a_point_set_in_place_equals_a_copied_one_and_is_set_back(base):
+    """Each point in the job's one working copy gives what a copy gives, and leaves the working
+    copy as it found it (the points in order, then reversed: nothing leaks between them)."""
+    cache: dict = {}
+    with _compose_context():
+        for values in [*POINTS, *POINTS[::-1]]:
+            with composed_point(base, [], [], values, cache) as (cfg, typed):
+                assert cfg is cache[()].scratch  # (so this tested the in-place path)
+                copied, expected = point_config(base, [], [], values, {})
+                assert typed == expected
+                assert _container(cfg) == _container(copied)
+            assert _container(cache[()].scratch) == _container(cache[()].copy())
+
+
+def test_a_plain_multirun_point_set_in_place_gets_and_gives_back_the_default_experiment():
+    b = compose_dictconfig(["scenario=baseline", "months=12"])
+    cache: dict = {}
+    with _compose_context():
+        for values in (["replicates=7"], ["payoffs.actors.russia.punish=0.3"]):
+            with composed_point(b, [], [], values, cache) as (cfg, typed):
+                assert cfg is cache[()].scratch
+                assert typed == point_config(b, [], [], values, {})[1]
+            assert "experiment" not in cache[()].scratch
+    assert typed.experiment["replicates"] == 200  # the second point: not the first's 7
+
+
+@pytest.mark.parametrize("values", [
+    ["payoffs.actors.russia.punish=abc"],  # a wrong type
+    ["experiment.cpc_share=0.7", "payoffs.actors.russia.nope=1"],  # unknown, after a good one
+    ["months=-3", "world.dynamics.threat_decay=0.4"],  # refused by the schema's checks later
+])
+def test_a_bad_point_set_in_place_fails_as_a_copied_one_and_is_set_back(base, values):
+    cache: dict = {}
+    with _compose_context():
+        try:
+            point_config(base, [], [], values, {})
+            expected = None
+        except Exception as exc:
+            expected = exc
+        try:
+            with composed_point(base, [], [], values, cache) as (_, typed):
+                got = None
+        except Exception as exc:
+            got = exc
+        if expected is None:  # the schema refuses it later (prepare_point), in place or not
+            assert got is None and typed == point_config(base, [], [], values, {})[1]
+        else:
+            assert type(got) is type(expected) and str(got) == str(expected)
+        assert _container(cache[()].scratch) == _container(cache[()].copy())
+
+
+def test_an_error_inside_the_block_still_sets_the_point_back(base):
+    cache: dict = {}
+    with (_compose_context(), pytest.raises(RuntimeError, match="in the block"),
+          composed_point(base, [], [], POINTS[0], cache)):
+        raise RuntimeError("in the block")
+    assert _container(cache[()].scratch) == _container(cache[()].copy())
+
+
+@pytest.mark.parametrize("values", [
+    ["+experiment.note=1"],  # adds a key
+    ["~experiment.heatmap"],  # deletes one
+    ["payoffs.actors.russia={punish: 0.2, align: 0.5}"],  # merges a node
+])
+def test_points_that_change_the_shape_get_their_own_copy(base, values):
+    cache: dict = {}
+    with _compose_context(), composed_point(base, [], [], values, cache) as (cfg, typed):
+        assert cfg is not cache[()].scratch
+        assert typed == point_config(base, [], [], values, {})[1]
+
+
+def test_apply_experiment_leaves_its_config_as_it_was():
+    import copy
+
+    from alignsim.sweeps.point import Experiment, apply_experiment
+
+    config = to_config(compose_dictconfig(["+experiment=shootdown_shock", "experiment.replicates=2",
+                                           "+experiment.cpc_share=0.6"]))
+    before = copy.deepcopy(config)
+    out = apply_experiment(config, Experiment.from_config(config.experiment))
+    assert config == before and out != before
