@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -64,15 +65,24 @@ def drift_figure(traj: Trajectory | None, title: str | None = None, *,
     return fig
 
 
-def save_figure(fig: plt.Figure, path, *, dpi: int = 130, tight: bool = False) -> Path:
-    """Write ``fig`` as a PNG atomically (no half-written file on a crash), then close it.
+def figure_png(fig: plt.Figure, *, dpi: int = 130, tight: bool = False) -> bytes:
+    """``fig`` as PNG bytes, then closed: what :func:`save_figure` writes (the sweep report
+    draws some figures in a child process and writes their bytes in the parent).
 
     ``tight`` crops to the drawn area (the sweep report's figures); closing frees the figure,
     which matters in sweeps and notebooks that draw many.
     """
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=dpi, format="png", **({"bbox_inches": "tight"} if tight else {}))
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def save_figure(fig: plt.Figure, path, *, dpi: int = 130, tight: bool = False) -> Path:
+    """Write ``fig`` as a PNG (:func:`figure_png`) atomically: no half-written file on a crash."""
     from alignsim.results import atomic_write
 
-    extra = {"bbox_inches": "tight"} if tight else {}
-    path = atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, format="png", **extra))
-    plt.close(fig)
-    return path
+    png = figure_png(fig, dpi=dpi, tight=tight)
+    return atomic_write(path, lambda p: p.write_bytes(png))
