@@ -9,6 +9,7 @@ whole-tree check give.
 from __future__ import annotations
 
 import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from alignsim.config import check_changed_keys, check_known_keys, compose_dictconfig, to_config
 from alignsim.kernel.spec import ConfigError
@@ -155,16 +156,18 @@ def test_a_plain_multirun_point_set_in_place_gets_and_gives_back_the_default_exp
     b = compose_dictconfig(["scenario=baseline", "months=12"])
     cache: dict = {}
     with _compose_context():
-        for values in (["replicates=7"], ["payoffs.actors.russia.punish=0.3"]):
+        for values in (["replicates=7"], ["payoffs.actors.russia.punish=0.3"], ["replicates=9"]):
             with composed_point(b, [], [], values, cache) as (cfg, typed):
-                assert cfg is cache[()].scratch
+                assert cfg is cache[()].scratch  # every point, the third too
                 assert typed == point_config(b, [], [], values, {})[1]
-            assert "experiment" not in cache[()].scratch
-    assert typed.experiment["replicates"] == 200  # the second point: not the first's 7
+            assert _container(cache[()].scratch) == _container(cache[()].copy())
+            if values == ["payoffs.actors.russia.punish=0.3"]:
+                assert typed.experiment["replicates"] == 200  # not the first point's 7
 
 
 @pytest.mark.parametrize("values", [
     ["payoffs.actors.russia.punish=abc"],  # a wrong type
+    ["experiment.cpc_share=0.7", "payoffs.actors.russia.punish=abc"],  # fails after one is set
     ["experiment.cpc_share=0.7", "payoffs.actors.russia.nope=1"],  # unknown, after a good one
     ["months=-3", "world.dynamics.threat_decay=0.4"],  # refused by the schema's checks later
 ])
@@ -176,6 +179,8 @@ def test_a_bad_point_set_in_place_fails_as_a_copied_one_and_is_set_back(base, va
             expected = None
         except Exception as exc:
             expected = exc
+        parsed = OverridesParser.create().parse_overrides(values)
+        in_place = cache.setdefault((), BaseConfig.of(base)).in_place(parsed)
         try:
             with composed_point(base, [], [], values, cache) as (_, typed):
                 got = None
@@ -186,6 +191,16 @@ def test_a_bad_point_set_in_place_fails_as_a_copied_one_and_is_set_back(base, va
         else:
             assert type(got) is type(expected) and str(got) == str(expected)
         assert _container(cache[()].scratch) == _container(cache[()].copy())
+        if "nope" not in str(values):  # the unknown key: refused before anything is set
+            assert in_place is not None  # (so this tested setting back)
+
+
+def test_a_nested_point_gets_its_own_copy(base):
+    cache: dict = {}
+    with _compose_context(), composed_point(base, [], [], POINTS[0], cache) as (outer, _):
+        with composed_point(base, [], [], POINTS[1], cache) as (inner, typed):
+            assert inner is not outer and typed == point_config(base, [], [], POINTS[1], {})[1]
+        assert outer is cache[()].scratch
 
 
 def test_an_error_inside_the_block_still_sets_the_point_back(base):

@@ -163,12 +163,15 @@ def drawn_here(sweep_dir: Path, tmp_path_factory, monkeypatch) -> dict[str, byte
 def test_figures_drawn_in_a_child_are_those_drawn_here(sweep_dir: Path, drawn_here,
                                                        monkeypatch) -> None:
     monkeypatch.setattr(report, "_cpus", lambda: 2)
-    forks = []
-    start = report._ForkedFigures.start
+    forks, delivered = [], []
+    start, result = report._ForkedFigures.start, report._ForkedFigures.result
     monkeypatch.setattr(report._ForkedFigures, "start",
                         classmethod(lambda cls, *a: forks.append(start(*a)) or forks[-1]))
+    monkeypatch.setattr(report._ForkedFigures, "result",
+                        lambda self: delivered.append(result(self)) or delivered[-1])
     sweep = build_report(sweep_dir)
     assert forks and forks[0] is not None and forks[0].done
+    assert delivered and sorted(delivered[0]) == ["drift.png"]  # drawn by the child, not here
     assert _pngs(sweep_dir) == drawn_here
     assert [Path(f).name for f in sweep.files] == [
         "results.parquet", "trajectories.parquet", "points.csv", "failures.csv", *FIGURES]
@@ -200,8 +203,13 @@ def test_a_hung_child_is_ended_and_its_figures_drawn_here(sweep_dir: Path, drawn
         return render(sweep, name)
 
     monkeypatch.setattr(report, "render_figure", hang_in_child)
+    forks = []
+    fork = report._ForkedFigures.start
+    monkeypatch.setattr(report._ForkedFigures, "start",
+                        classmethod(lambda cls, *a: forks.append(fork(*a)) or forks[-1]))
     start = time.monotonic()
     build_report(sweep_dir)
+    assert forks and forks[0] is not None  # a child was started, and hung
     assert time.monotonic() - start < 60
     assert _pngs(sweep_dir) == drawn_here
 

@@ -169,12 +169,12 @@ def plan_sweep(parsed: list, is_group: Callable[[str], bool], config: DictConfig
 
 
 def release_workers(launcher: Any) -> None:
-    """Stop the joblib launcher's idle worker processes once every job has returned.
+    """Stop the joblib launcher's worker processes once every job has returned (they are idle).
 
-    Why: loky keeps its workers for reuse and stops them only when the interpreter exits, after
-    the report, which then waits for them (~0.5 s here) while they hold memory and, under the
-    report, nothing else. Other launchers are left alone; a joblib without the executor this
-    reads is too."""
+    Why: loky keeps its workers for reuse (until 300 s idle), and the interpreter's exit, after
+    the report, waited ~0.5 s here for them to stop, while they held memory. Stopped without
+    killing: any other joblib work of this process finishes first. Other launchers are left
+    alone; a joblib without the executor this reads is too."""
     if type(launcher).__name__ != "JoblibLauncher":
         return
     try:
@@ -184,7 +184,7 @@ def release_workers(launcher: Any) -> None:
     executor = getattr(reusable_executor, "_executor", None)
     if executor is not None:
         with contextlib.suppress(Exception):
-            executor.shutdown(wait=True, kill_workers=True)
+            executor.shutdown(wait=True)
 
 
 # ------------------------------------------------------------------------- one batch job
@@ -205,6 +205,7 @@ class BaseConfig:
     checked: bool
     typed: bytes | None = None
     scratch: DictConfig | None = None
+    busy: bool = False  # a point is set in :attr:`scratch` (a nested point gets its own copy)
 
     @classmethod
     def of(cls, cfg: DictConfig) -> BaseConfig:
@@ -232,7 +233,7 @@ class BaseConfig:
         """The values that ``parsed`` would replace in :attr:`scratch` (to set them back), or
         ``None`` when a point cannot be set in place: its base is not clean (see ``typed``), or
         an override adds, deletes or merges a node, or names no existing plain value."""
-        if self.typed is None:
+        if self.typed is None or self.busy:
             return None
         if self.scratch is None:
             self.scratch = self.copy()
@@ -251,22 +252,35 @@ class BaseConfig:
             saved.append((o.key_or_group, old))
         return saved
 
-    def set_back(self, saved: list[tuple[str, Any]], added: bool) -> None:
-        """Undo a point on :attr:`scratch`; a copy that does not read back exactly as before is
-        dropped (the next point loads a fresh one)."""
+    def set_back(self, saved: list[tuple[str, Any]], experiment: str) -> None:
+        """Undo a point on :attr:`scratch`: its values, and the default experiment if it got one
+        (``experiment``: ``"absent"`` or ``"none"``, what the key was before; ``"kept"``: a
+        preset's, untouched). A copy that does not read back as before is dropped (the next
+        point loads a fresh one)."""
         cfg = self.scratch
+        self.busy = False
         try:
             for key, old in reversed(saved):
                 OmegaConf.update(cfg, key, old, merge=True)
-            if added:
+            if experiment == "absent":
                 with open_dict(cfg):
                     cfg.pop("experiment", None)
+            elif experiment == "none":
+                cfg.experiment = None
             same = all(_same(OmegaConf.select(cfg, key, default=_ABSENT), old)
                        for key, old in saved)
+            same = same and _experiment_state(cfg) == experiment
         except Exception:
             same = False
-        if not same or (added and "experiment" in cfg):
+        if not same:
             self.scratch = None
+
+
+def _experiment_state(cfg: DictConfig) -> str:
+    """``"absent"``, ``"none"`` or ``"kept"`` (a preset's): see :meth:`BaseConfig.set_back`."""
+    if "experiment" not in cfg:
+        return "absent"
+    return "none" if OmegaConf.select(cfg, "experiment") is None else "kept"
 
 
 _ABSENT = object()
@@ -359,7 +373,8 @@ def composed_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], val
         yield point_config(job_cfg, fixed, groups, values, cache)
         return
     cfg = base.scratch
-    added = False
+    base.busy = True
+    experiment = _experiment_state(cfg)
     try:
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)  # Hydra's rules (pinned < 1.4)
         added = OmegaConf.select(cfg, "experiment", default=None) is None
@@ -368,7 +383,7 @@ def composed_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], val
         check_changed_keys(cfg, keys)
         yield cfg, _typed_point(base.typed, keys, cfg)
     finally:
-        base.set_back(saved, added)
+        base.set_back(saved, experiment)
 
 
 def _typed_point(typed: bytes, keys: list[str], cfg: DictConfig) -> Any:

@@ -33,7 +33,6 @@ import pickle
 import selectors
 import signal
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -153,9 +152,14 @@ def read_table(path: Path) -> pa.Table:
 
     try:
         with pq.ParquetFile(path) as handle:
-            return handle.read(use_pandas_metadata=True, use_threads=False)
+            table = handle.read(use_pandas_metadata=True, use_threads=False)
     except (OSError, ValueError):
-        return pq.read_table(str(path), use_pandas_metadata=True)
+        table = pq.read_table(str(path), use_pandas_metadata=True)
+    for key in (b"pandas", PANDAS_ATTRS_KEY.encode()):  # converted later, with the others: a
+        raw = (table.schema.metadata or {}).get(key)  # file whose metadata cannot be is
+        if raw is not None:  # unreadable now (a ValueError), as pd.read_parquet would make it
+            json.loads(raw)
+    return table
 
 
 def concat_tables(tables: list[pa.Table], paths: list[Path]) -> pd.DataFrame:
@@ -519,7 +523,8 @@ def write_tables(sweep: Sweep) -> list[str]:
 
 def write_figures(sweep: Sweep, child: _ForkedFigures | None = None) -> list[str]:
     """Draw and write ``FIGURES``: those ``child`` draws taken from it, each other one written as
-    soon as drawn here (as before: an error in one leaves the ones before it written)."""
+    soon as drawn here (an error in one leaves those drawn before it written, and none of the
+    child's)."""
     def write(name: str, png: bytes) -> str:
         return str(atomic_write(sweep.directory / name, lambda p: p.write_bytes(png)))
 
@@ -551,7 +556,8 @@ class _ForkedFigures:
 
     The child only draws and writes its pickled result to the pipe, then leaves by ``os._exit``
     (no exit handlers, no flushing of buffers it shares with this process); the files are
-    written here. It inherits the sweep as read, so nothing is pickled or imported again.
+    written here. It inherits the sweep as read and the plotting stack imported, so nothing is
+    pickled or imported again.
     """
 
     pid: int
@@ -567,11 +573,13 @@ class _ForkedFigures:
         a forked child, and Windows has no fork."""
         if not sys.platform.startswith("linux") or _cpus() < 2:
             return None
-        if threading.active_count() > 1:
-            # another thread (the callback's preload) may be importing these: a module lock held
-            # at the fork would stay held in the child, and hang its import
+        try:  # imported here first: a module lock that another thread (the callback's preload)
+            # holds at the fork would stay held in the child, and hang its import
             import alignsim.plots  # noqa: F401
+        except Exception:  # drawn here, after the tables: the error is raised then
+            return None
         read, write = os.pipe()
+        parent = os.getpid()
         try:
             pid = _fork()
         except OSError:
@@ -579,8 +587,11 @@ class _ForkedFigures:
             os.close(write)
             return None
         if pid == 0:  # the child: never returns
-            os.close(read)
-            _child_main(sweep, names, write)
+            try:
+                os.close(read)
+                _child_main(sweep, names, write, parent)
+            finally:
+                os._exit(1)
         os.close(write)
         return cls(pid, read, names, time.monotonic())
 
@@ -588,7 +599,7 @@ class _ForkedFigures:
         """The child's PNGs, its warnings issued again here; None if it failed, died or hung."""
         timeout = CHILD_GRACE_S + 3 * (time.monotonic() - self.started)
         data = _read_pipe(self.fd, timeout)
-        self.stop()
+        self.stop(kill=data is None)  # delivered: it is leaving by itself
         try:
             pngs, caught = pickle.loads(data) if data else (None, [])
         except Exception:  # cut short: the child died while writing
@@ -597,14 +608,16 @@ class _ForkedFigures:
             warnings.warn_explicit(message, category, filename, lineno)
         return pngs
 
-    def stop(self) -> None:
-        """Close the pipe, end the child if it still runs, and reap it (once)."""
+    def stop(self, kill: bool = True) -> None:
+        """Close the pipe, end the child (``kill``) and reap it (once). A child that delivered
+        is not signalled: reaped elsewhere (a SIGCHLD handler), its number could be another's."""
         if self.done:
             return
         self.done = True
         os.close(self.fd)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)  # already gone when it delivered
+        if kill:  # not yet reaped: it has not delivered, so it cannot have been waited for
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):  # reaped by a SIGCHLD handler
             os.waitpid(self.pid, 0)
 
@@ -620,7 +633,7 @@ def _fork() -> int:
     """``os.fork()``, without Python 3.12's warning about forking a process that has threads.
 
     Why it is safe here: this process's other threads are native pools (BLAS, Arrow) that
-    register their own fork handlers, and Python threads are made to finish their imports first
+    register their own fork handlers, and the plotting stack is imported before the fork
     (see :meth:`_ForkedFigures.start`); should a child still hang, it is killed after
     ``CHILD_GRACE_S`` and its figures are drawn here.
     """
@@ -630,10 +643,14 @@ def _fork() -> int:
         return os.fork()
 
 
-def _child_main(sweep: Sweep, names: tuple[str, ...], fd: int) -> NoReturn:
-    """Draw ``names``, write ``(pngs, warnings)`` pickled to ``fd``, and exit at once."""
+def _child_main(sweep: Sweep, names: tuple[str, ...], fd: int, parent: int) -> NoReturn:
+    """Draw ``names``, write ``(pngs, warnings)`` pickled to ``fd``, and exit at once.
+
+    The child dies with its parent (a parent killed while the child hangs would otherwise leave
+    it holding the parent's output pipes open)."""
     code = 1
     try:
+        _die_with_parent(parent)
         with warnings.catch_warnings(record=True) as caught:
             pngs = {name: render_figure(sweep, name) for name in names}
         payload = pickle.dumps((pngs, [(w.message, w.category, w.filename, w.lineno)
@@ -645,6 +662,16 @@ def _child_main(sweep: Sweep, names: tuple[str, ...], fd: int) -> NoReturn:
         pass
     finally:
         os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent ``parent`` ends (``PR_SET_PDEATHSIG``)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent ended before the request
+        os._exit(1)
 
 
 def _read_pipe(fd: int, timeout: float) -> bytes | None:
