@@ -339,11 +339,9 @@ def point_config(job_cfg: DictConfig, fixed: list[str], groups: list[str], value
     from alignsim.config import check_changed_keys, to_config
 
     cfg, parsed = compose_point(job_cfg, fixed, groups, values, cache)
-    added = OmegaConf.select(cfg, "experiment", default=None) is None
-    default_experiment(cfg)
+    keys = _with_experiment(cfg, parsed or [])
     if parsed is None:
         return cfg, to_config(cfg)
-    keys = [o.key_or_group for o in parsed] + (["experiment"] if added else [])
     typed = cache[tuple(groups)].typed
     if typed is not None and not any(o.is_delete() for o in parsed):
         check_changed_keys(cfg, keys)
@@ -377,13 +375,19 @@ def composed_point(job_cfg: DictConfig, fixed: list[str], groups: list[str], val
     experiment = _experiment_state(cfg)
     try:
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)  # Hydra's rules (pinned < 1.4)
-        added = OmegaConf.select(cfg, "experiment", default=None) is None
-        default_experiment(cfg)
-        keys = [o.key_or_group for o in parsed] + (["experiment"] if added else [])
+        keys = _with_experiment(cfg, parsed)
         check_changed_keys(cfg, keys)
         yield cfg, _typed_point(base.typed, keys, cfg)
     finally:
         base.set_back(saved, experiment)
+
+
+def _with_experiment(cfg: DictConfig, parsed: list) -> list[str]:
+    """Give a plain multirun's point its default experiment (:func:`default_experiment`); the
+    keys a point changed, to check and set: its overrides', and ``experiment`` if it was given."""
+    added = OmegaConf.select(cfg, "experiment", default=None) is None
+    default_experiment(cfg)
+    return [o.key_or_group for o in parsed] + (["experiment"] if added else [])
 
 
 def _typed_point(typed: bytes, keys: list[str], cfg: DictConfig) -> Any:
