@@ -62,22 +62,45 @@ class Trajectory:
 
 
 class Recorder:
-    """Collects states month by month into preallocated arrays."""
+    """Collects states month by month into preallocated arrays.
+
+    The state fields are views of one block ``(T+1, R, F)`` in the compiled kernel's record
+    order (:data:`alignsim.kernel.batch.TRAJECTORY_FIELDS`), so a compiled call writes its rows
+    straight into them (:meth:`rows`): no second copy of a large ensemble's records."""
+
+    FIELDS = ("alignment", "share", "capacity", "threat", "investment", "relations", "pain")
 
     def __init__(self, spec: Spec, replicates: int, keep_expected: bool) -> None:
         t, r = spec.months, replicates
         n, s, k, a = spec.n_actors, spec.n_spheres, spec.n_routes, spec.n_actions
         self.spec = spec
-        self.alignment = np.empty((t + 1, r, s))
-        self.share = np.empty((t + 1, r, k))
-        self.capacity = np.empty((t + 1, r, k))
-        self.threat = np.empty((t + 1, r, n))
-        self.investment = np.empty((t + 1, r, n))
-        self.relations = np.empty((t + 1, r, n, n))
-        self.pain = np.empty((t + 1, r))
+        shapes = {"alignment": (s,), "share": (k,), "capacity": (k,), "threat": (n,),
+                  "investment": (n,), "relations": (n, n), "pain": ()}
+        sizes = [int(np.prod(shapes[f], dtype=np.int64)) for f in self.FIELDS]
+        self.block = np.empty((t + 1, r, sum(sizes)))
+        start = 0
+        for name, size in zip(self.FIELDS, sizes, strict=True):
+            view = (self.block[:, :, start] if not shapes[name]
+                    else self.block[:, :, start:start + size].reshape(t + 1, r, *shapes[name]))
+            assert view.base is not None and np.shares_memory(view, self.block)
+            setattr(self, name, view)
+            start += size
         self.actions = np.empty((t, r, n), dtype=np.int64)
         self.payoffs = np.empty((t, r, n))
         self.expected = np.empty((t, r, n, a)) if keep_expected else None
+
+    def rows(self):
+        """These arrays as the records of a compiled call (:class:`alignsim.kernel.batch.Rows`),
+        for :func:`~alignsim.kernel.batch.run_rows` to write into (``into=``, ``at=``)."""
+        from alignsim.kernel.batch import TRAJECTORY_FIELDS, Rows
+
+        assert TRAJECTORY_FIELDS == self.FIELDS
+        return Rows(states=self.block, index=np.zeros(0, np.int64), actions=self.actions,
+                    payoffs=self.payoffs,
+                    expected=(self.expected if self.expected is not None
+                              else np.zeros((0, 0, 0, 0))),
+                    action_counts=np.zeros((0, 0, 0), np.int64), payoff_sums=np.zeros((0, 0)),
+                    final=np.zeros((0, 0)))
 
     def state(self, t: int, s: State) -> None:
         self.alignment[t] = s.alignment
@@ -168,13 +191,14 @@ def _run_compiled(spec: Spec, ids: np.ndarray, seed: int, key: tuple[int, ...],
 
     packed = pack([spec])
     rec = Recorder(spec, len(ids), keep_expected)
+    into = rec.rows()
     starts = range(0, len(ids), COMPILED_CHUNK)
     bar = _bar(progress, len(ids), "replicates", f"{len(ids)} replicates")
     for lo in starts:
         part = ids[lo:lo + COMPILED_CHUNK]
         u = replicate_uniforms(seed, part.tolist(), spec.months, spec.n_actors, key)
-        rows = run_rows(packed, np.zeros(len(part), np.int64), u, expected=keep_expected)
-        rec.absorb_rows(rows, TRAJECTORY_FIELDS, slice(lo, lo + len(part)))
+        run_rows(packed, np.zeros(len(part), np.int64), u, fields=TRAJECTORY_FIELDS,
+                 expected=keep_expected, into=into, at=lo)
         if bar is not None:
             bar.update(len(part))
     if bar is not None:

@@ -184,12 +184,15 @@ class Rows:
 
 def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
              fields: tuple[str, ...] = TRAJECTORY_FIELDS, moves: bool = True,
-             expected: bool = False, totals: bool = False, final: bool = False) -> Rows:
+             expected: bool = False, totals: bool = False, final: bool = False,
+             into: Rows | None = None, at: int = 0) -> Rows:
     """Run rows ``b`` (point ``point[b]``, uniforms ``uniforms[b] (T, N)``) in one compiled call.
 
     ``fields``: state fields recorded every month (none: ``()``); ``moves``: actions and realised
     payoffs every month; ``expected``: every candidate's expected payoff; ``totals``: per-row
     action counts and payoff sums (summaries without monthly records); ``final``: end states.
+    ``into``: write the records into these (larger) arrays instead, row ``b`` at ``at + b`` (the
+    ensemble driver's recorder, :meth:`alignsim.ensemble.Recorder.rows`); it is returned.
     """
     spec = packed.spec
     n_b, n_t, n_n, n_a = len(point), spec.months, spec.n_actors, spec.n_actions
@@ -205,18 +208,35 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
     def arr(on: bool, shape: tuple, dtype=float) -> np.ndarray:
         return np.zeros(shape if on else (0,) * len(shape), dtype=dtype)
 
-    rows = Rows(
+    rows = into if into is not None else Rows(
         states=arr(bool(fields), (n_t + 1, n_b, len(idx))), index=idx,
         actions=arr(moves, (n_t, n_b, n_n), np.int64), payoffs=arr(moves, (n_t, n_b, n_n)),
         expected=arr(expected, (n_t, n_b, n_n, n_a)),
         action_counts=arr(totals, (n_b, n_n, n_a), np.int64),
         payoff_sums=arr(totals, (n_b, n_n)), final=arr(final, (n_b, int(packed.ofs[-1]))),
     )
+    if into is not None:
+        _check_into(into, idx, n_b, at, n_t)
     if n_b:
         with COMPILED_LOCK:
-            ck._simulate(point, uniforms, packed.x0, packed.params, packed.structure,
+            order, groups = ck.lane_groups(point)
+            ck._simulate(order, groups, uniforms, packed.x0, packed.params, packed.structure,
                          packed.control, packed.allowed, packed.forced, packed.spread,
                          packed.temperatures,
                          (idx, rows.states, rows.actions, rows.payoffs, rows.expected,
-                          rows.action_counts, rows.payoff_sums, rows.final))
+                          rows.action_counts, rows.payoff_sums, rows.final, int(at)))
     return rows
+
+
+def _check_into(into: Rows, idx: np.ndarray, n_b: int, at: int, n_t: int) -> None:
+    """Refuse records that cannot hold rows ``at .. at + n_b`` (the kernel does not check)."""
+    for name in ("states", "actions", "payoffs", "expected", "action_counts", "payoff_sums",
+                 "final"):
+        arr = getattr(into, name)
+        axis = 0 if name in ("action_counts", "payoff_sums", "final") else 1
+        if arr.size and not (arr.flags.c_contiguous and 0 <= at
+                             and at + n_b <= arr.shape[axis]):
+            raise ValueError(f"into.{name} {arr.shape} cannot hold rows {at}..{at + n_b - 1}")
+    if into.states.size and (into.states.shape[0] != n_t + 1
+                             or into.states.shape[2] != len(idx)):
+        raise ValueError(f"into.states {into.states.shape} is not ({n_t + 1}, rows, {len(idx)})")

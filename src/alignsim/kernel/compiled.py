@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
@@ -101,124 +102,207 @@ def _borrowed(typingctx, obj):
     return obj(obj), codegen
 
 
+# -------------------------------------------------------------------------------- lanes
+# Every state-like array has a trailing lane axis: ``x (L, W)`` holds W replicates of one point,
+# and every operation is a loop over the lanes ``for w in range(nw)`` innermost, which LLVM turns
+# into SIMD instructions (the trip count is the array's, so W = 1 runs the same operations
+# scalar). Each lane's arithmetic is the same sequence of IEEE operations whatever W is and
+# whoever shares the group (no reduction runs across lanes, no fused multiply-add: ``fastmath``
+# off), so a replicate's trajectory does not depend on its neighbours (tests/test_compiled.py).
+LANES = 64  # replicates of one point per group (AVX-512 holds 8 doubles)
+# rows of the per-group vector scratch ``vec (N_VEC, W)``: one row per live temporary
+(V_RT0, V_RT1, V_EXPO, V_TENS, V_ROUTE, V_RISK, V_INV, V_SEC, V_RELR, V_PULL, V_ZMAX, V_ESUM,
+ V_ETA, V_DEF, V_PAIN, V_SEEN, V_HURT, V_POS, V_SQ, V_TRANS, V_PAY, V_EXPB, V_DD, V_VAL, V_TOT,
+ V_CNT, V_HI, V_LO, V_TEMP, V_CDF, V_CDFL, V_IDX, N_VEC) = range(33)
+
+
+# ------------------------------------------------------------------------------- exp
+@intrinsic
+def _as_float(typingctx, bits):
+    """The float64 whose IEEE bits are the int64 ``bits`` (a bit cast, which vectorises)."""
+    if not isinstance(bits, types.Integer) or bits.bitwidth != 64:
+        raise TypingError(f"_as_float takes a 64-bit integer, not {bits}")
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(bits), codegen
+
+
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: k * LN2_HI is exact for |k| < 2**20
+LN2_LO = 1.90821492927058770002e-10
+EXP_LO, EXP_HI = -708.0, 709.0  # below: 0 (|error| < 3e-308); above: inf
+
+
+@njit(**_INLINE)
+def _exp(x):
+    """``exp(x)`` within ~1 ulp (relative error < 3e-16), in operations LLVM vectorises.
+
+    Why not ``math.exp``: it is a libm call per element (~7 ns), and the kernel makes ~200 per
+    replicate-month (utilities, sovereignty, the logit choice): a third of a run. This is the
+    classic reduction ``x = k ln 2 + r``, ``|r| <= ln 2 / 2`` (Cody-Waite), the Taylor series of
+    ``exp(r)`` to degree 13 by Horner (next term < 4e-18) and ``2**k`` built from its bits, all
+    branch-free; the same IEEE operations in every lane, so results do not depend on the SIMD
+    width. The NumPy oracle (``np.exp``) agrees within 1e-9 (tests/test_compiled.py), and
+    tests/test_exp.py bounds the error against ``math.exp``."""
+    xc = min(max(x, EXP_LO), EXP_HI)
+    kf = np.floor(xc * LOG2E + 0.5)
+    r = (xc - kf * LN2_HI) - kf * LN2_LO
+    p = 1.6059043836821613e-10
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.7557319223985893e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    y = p * _as_float((np.int64(kf) + 1023) << 52)
+    y = 0.0 if x < EXP_LO else y
+    return np.inf if x > EXP_HI else y
+
+
 # ------------------------------------------------------------------------------ routes
 @njit(**_INLINE)
-def _route_target(cap, co, out, oo, n_k, primary):
+def _route_target(cap, co, out, oo, n_k, primary, vec):
     """:func:`alignsim.kernel.anchor.route_target` of capacities ``cap[co:co+K]`` into
-    ``out[oo:oo+K]`` (offsets, not slices: a slice is an array object, with its reference count,
-    built on every call)."""
-    total = 0.0
+    ``out[oo:oo+K]``, every lane (offsets, not slices: a slice is an array object, with its
+    reference count, built on every call)."""
+    nw = cap.shape[1]
+    for w in range(nw):
+        vec[V_RT0, w] = 0.0
     for k in range(n_k):
-        out[oo + k] = 0.0 if k == primary else cap[co + k]
-        total += out[oo + k]
-    d = max(total, 1.0)
-    s = 0.0
+        if k == primary:
+            for w in range(nw):
+                out[oo + k, w] = 0.0
+        else:
+            for w in range(nw):
+                out[oo + k, w] = cap[co + k, w]
+        for w in range(nw):
+            vec[V_RT0, w] += out[oo + k, w]
+    for w in range(nw):
+        vec[V_RT0, w] = max(vec[V_RT0, w], 1.0)
+        vec[V_RT1, w] = 0.0
     for k in range(n_k):
-        out[oo + k] = out[oo + k] / d
-        s += out[oo + k]
-    out[oo + primary] = max(1.0 - s, 0.0)
+        for w in range(nw):
+            out[oo + k, w] = out[oo + k, w] / vec[V_RT0, w]
+            vec[V_RT1, w] += out[oo + k, w]
+    for w in range(nw):
+        out[oo + primary, w] = max(1.0 - vec[V_RT1, w], 0.0)
 
 
 # --------------------------------------------------------------------------- alignment
 @njit(**_INLINE)
-def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o):
-    """Sphere utilities (incl. the rest anchor) into ``util``; returns the exposure.
-
-    ``st`` is the structure tuple; ``tmp[o:o+2K]`` scratch."""
+def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o, vec):
+    """Sphere utilities (incl. the rest anchor) into ``util``, the exposure into
+    ``vec[V_EXPO]``. ``st`` is the structure tuple; ``tmp[o:o+2K]`` scratch."""
     swing, primary, membership, mnorm, route_via, route_membership = st[0], st[1], st[3], st[4], \
         st[5], st[6]
     n_s, n_n = membership.shape
     n_k = route_via.shape[0]
+    nw = x.shape[1]
+    o_cap, o_pend, o_thr, o_share = ofs[O_CAP], ofs[O_PEND], ofs[O_THR], ofs[O_SHARE]
+    o_inv, o_sec, o_aff = ofs[O_INV], ofs[O_SEC], ofs[O_AFF]
+    inv_scale, a_econ, a_sec, a_aff = sc[INV_SCALE], sc[A_ECON], sc[A_SEC], sc[A_AFF]
+    a_rel, a_exp = sc[A_REL], sc[A_EXP]
     c = o + n_k  # committed shares, then the revenue at risk on each route
     for k in range(n_k):
-        tmp[o + k] = min(x[ofs[O_CAP] + k] + x[ofs[O_PEND] + k], 1.0)
-    _route_target(tmp, o, tmp, c, n_k, primary)
-    exposure = 0.0
+        for w in range(nw):
+            tmp[o + k, w] = min(x[o_cap + k, w] + x[o_pend + k, w], 1.0)
+    _route_target(tmp, o, tmp, c, n_k, primary, vec)
+    for w in range(nw):
+        vec[V_EXPO, w] = 0.0
     for k in range(n_k):
-        tmp[c + k] = tmp[c + k] * x[ofs[O_THR] + route_via[k]]  # at risk
-        exposure += tmp[c + k]
+        via = o_thr + route_via[k]
+        for w in range(nw):
+            tmp[c + k, w] = tmp[c + k, w] * x[via, w]  # at risk
+            vec[V_EXPO, w] += tmp[c + k, w]
     rel_row = ofs[O_REL] + swing * n_n
     for s in range(n_s):
-        route_ties = 0.0
-        risk = 0.0
+        for w in range(nw):
+            vec[V_ROUTE, w] = 0.0
+            vec[V_RISK, w] = 0.0
+            vec[V_INV, w] = 0.0
+            vec[V_SEC, w] = 0.0
+            vec[V_RELR, w] = 0.0
         for k in range(n_k):
-            route_ties += x[ofs[O_SHARE] + k] * route_membership[s, k]
-            risk += tmp[c + k] * route_membership[s, k]
-        inv = 0.0
-        sec = 0.0
-        rel = 0.0
+            rm = route_membership[s, k]
+            for w in range(nw):
+                vec[V_ROUTE, w] += x[o_share + k, w] * rm
+                vec[V_RISK, w] += tmp[c + k, w] * rm
         for n in range(n_n):
-            inv += x[ofs[O_INV] + n] * membership[s, n]
-            sec += x[ofs[O_SEC] + n] * membership[s, n]
-            rel += x[rel_row + n] * mnorm[s, n]
-        ties = trade[s] + route_ties + inv / sc[INV_SCALE]
-        u = (sc[A_ECON] * ties + sc[A_SEC] * sec + sc[A_AFF] * x[ofs[O_AFF] + s]
-             + sc[A_REL] * rel - sc[A_EXP] * risk)
-        util[s] = u + anchor[s]
-    return exposure
+            m, mn = membership[s, n], mnorm[s, n]
+            for w in range(nw):
+                vec[V_INV, w] += x[o_inv + n, w] * m
+                vec[V_SEC, w] += x[o_sec + n, w] * m
+                vec[V_RELR, w] += x[rel_row + n, w] * mn
+        tr, an = trade[s], anchor[s]
+        for w in range(nw):
+            ties = tr + vec[V_ROUTE, w] + vec[V_INV, w] / inv_scale
+            u = (a_econ * ties + a_sec * vec[V_SEC, w] + a_aff * x[o_aff + s, w]
+                 + a_rel * vec[V_RELR, w] - a_exp * vec[V_RISK, w])
+            util[s, w] = u + an
 
 
 @njit(**_INLINE)
-def _tension(x, ofs, rel0, swing, n_n):
-    """``numpy_kernel.dynamics.partner_tension`` of one replicate."""
-    row = ofs[O_REL] + swing * n_n
-    total = 0.0
+def _tension(x, ofs, rel0, swing, n_n, vec):
+    """``numpy_kernel.dynamics.partner_tension`` of every lane, into ``vec[V_TENS]``."""
+    nw = x.shape[1]
+    o_rel = ofs[O_REL]
+    row = o_rel + swing * n_n
+    for w in range(nw):
+        vec[V_TENS, w] = 0.0
     for i in range(n_n):
-        fi = 0.0 if i == swing else max(x[row + i], 0.0)
-        if i == swing or fi == 0.0:
+        if i == swing:
             continue
-        pulled = 0.0
+        for w in range(nw):
+            vec[V_PULL, w] = 0.0
         for j in range(n_n):
             if j == swing:
                 continue
-            fj = max(x[row + j], 0.0)
-            rift = max(rel0[i, j] - x[ofs[O_REL] + i * n_n + j], 0.0)
-            pulled += rift * fj
-        total += pulled * fi
-    return 0.5 * total
+            r0 = rel0[i, j]
+            for w in range(nw):
+                fj = max(x[row + j, w], 0.0)
+                rift = max(r0 - x[o_rel + i * n_n + j, w], 0.0)
+                vec[V_PULL, w] += rift * fj
+        for w in range(nw):  # a partner without ties (fi = 0) adds an exact +0.0
+            vec[V_TENS, w] += vec[V_PULL, w] * max(x[row + i, w], 0.0)
+    for w in range(nw):
+        vec[V_TENS, w] = 0.5 * vec[V_TENS, w]
 
 
 # --------------------------------------------------------------------------- transition
 @njit(**_JIT)
 def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
-             util, tmp):
-    """``numpy_kernel.dynamics.advance`` of one replicate: ``x`` -> ``out``.
+             util, tmp, vec):
+    """``numpy_kernel.dynamics.advance`` of every lane: ``x`` -> ``out``.
 
-    Writes the new state's sphere utilities into ``util``; returns ``(exposure, tension)``.
-    ``usage`` is carried over unchanged (the played actions move it, in :func:`_play`).
-    ``tmp``: scratch of at least 4K + 2N floats; on return ``tmp[2K:2K+N]`` holds each actor's
-    grievance loss and ``tmp[2K+N:2K+2N]`` the coercion the swing state saw (the look-ahead's
-    patches reuse them, :func:`_patch`)."""
+    Writes the new state's sphere utilities into ``util``, the exposure into ``vec[V_EXPO]`` and
+    the tension into ``vec[V_TENS]``. ``usage`` is not written: no step reads it from ``out`` (the
+    payoffs read it from the month's start, and :func:`_play` writes it).
+    ``tmp``: scratch of at least 4K + 2N + 2S rows; on return ``tmp[2K:2K+N]`` holds each
+    actor's grievance loss and ``tmp[2K+N:2K+2N]`` the coercion the swing state saw (the
+    look-ahead's patches reuse them, :func:`_patch`)."""
     x, delta, out, ofs, dofs, sc = (_borrowed(x), _borrowed(delta), _borrowed(out), _borrowed(ofs),
                                     _borrowed(dofs), _borrowed(sc))
     trade, anchor, rel0, aff0, inv0, sec0 = (_borrowed(trade), _borrowed(anchor), _borrowed(rel0),
                                              _borrowed(aff0), _borrowed(inv0), _borrowed(sec0))
     ceiling, st, util, tmp = _borrowed(ceiling), _borrowed(st), _borrowed(util), _borrowed(tmp)
+    vec = _borrowed(vec)
+    nw = x.shape[1]
     # offsets as local integers: loads the compiler cannot hoist past stores otherwise
-    o_share = ofs[O_SHARE]
-    o_cap = ofs[O_CAP]
-    o_pend = ofs[O_PEND]
-    o_halt = ofs[O_HALT]
-    o_sev = ofs[O_SEV]
-    o_inv = ofs[O_INV]
-    o_sec = ofs[O_SEC]
-    o_rel = ofs[O_REL]
-    o_aff = ofs[O_AFF]
-    o_thr = ofs[O_THR]
-    o_def = ofs[O_DEF]
-    o_pain = ofs[O_PAIN]
-    o_flow = ofs[O_FLOW]
-    o_use = ofs[O_USE]
-    o_end = ofs[O_END]
-    d_rel = dofs[D_REL]
-    d_aff = dofs[D_AFF]
-    d_inv = dofs[D_INV]
-    d_sec = dofs[D_SEC]
-    d_cap = dofs[D_CAP]
-    d_thr = dofs[D_THR]
-    d_def = dofs[D_DEF]
-    d_hm = dofs[D_HM]
-    d_hl = dofs[D_HL]
+    o_share, o_cap, o_pend, o_halt, o_sev = (ofs[O_SHARE], ofs[O_CAP], ofs[O_PEND], ofs[O_HALT],
+                                             ofs[O_SEV])
+    o_inv, o_sec, o_rel, o_aff, o_thr = ofs[O_INV], ofs[O_SEC], ofs[O_REL], ofs[O_AFF], ofs[O_THR]
+    o_def, o_pain, o_flow = ofs[O_DEF], ofs[O_PAIN], ofs[O_FLOW]
+    d_rel, d_aff, d_inv, d_sec, d_cap = dofs[D_REL], dofs[D_AFF], dofs[D_INV], dofs[D_SEC], \
+        dofs[D_CAP]
+    d_thr, d_def, d_hm, d_hl = dofs[D_THR], dofs[D_DEF], dofs[D_HM], dofs[D_HL]
     swing, primary, route_actor = st[0], st[1], st[7]
     n_n = route_actor.shape[0]
     n_k = route_actor.shape[1]
@@ -226,234 +310,312 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
     sv, so, ho = 0, n_k, 2 * n_k  # tmp: new severities, stopped fractions, grievance, seen
     # 1. additive effects
     for j in range(n_n * n_n):
-        out[o_rel + j] = x[o_rel + j] + delta[d_rel + j]
+        for w in range(nw):
+            out[o_rel + j, w] = x[o_rel + j, w] + delta[d_rel + j, w]
     for s in range(n_s):
-        out[o_aff + s] = x[o_aff + s] + delta[d_aff + s]
+        for w in range(nw):
+            out[o_aff + s, w] = x[o_aff + s, w] + delta[d_aff + s, w]
     for n in range(n_n):
-        out[o_inv + n] = x[o_inv + n] + delta[d_inv + n]
-        out[o_sec + n] = x[o_sec + n] + delta[d_sec + n]
-        out[o_thr + n] = x[o_thr + n] + delta[d_thr + n]
+        for w in range(nw):
+            out[o_inv + n, w] = x[o_inv + n, w] + delta[d_inv + n, w]
+            out[o_sec + n, w] = x[o_sec + n, w] + delta[d_sec + n, w]
+            out[o_thr + n, w] = x[o_thr + n, w] + delta[d_thr + n, w]
     for k in range(n_k):
-        committed = delta[d_cap + k]
-        if math.isfinite(ceiling[k]):  # diminishing returns toward the route's ceiling
-            used = (x[o_cap + k] + x[o_pend + k]) / ceiling[k]
-            committed = committed * max(1.0 - used, 0.0)
-        out[o_pend + k] = x[o_pend + k] + committed
-    defiance = x[o_def] + delta[d_def]
+        ceil = ceiling[k]
+        if math.isfinite(ceil):  # diminishing returns toward the route's ceiling
+            for w in range(nw):
+                used = (x[o_cap + k, w] + x[o_pend + k, w]) / ceil
+                committed = delta[d_cap + k, w] * max(1.0 - used, 0.0)
+                out[o_pend + k, w] = x[o_pend + k, w] + committed
+        else:
+            for w in range(nw):
+                out[o_pend + k, w] = x[o_pend + k, w] + delta[d_cap + k, w]
+    for w in range(nw):
+        vec[V_DEF, w] = x[o_def, w] + delta[d_def, w]
+        vec[V_PAIN, w] = 0.0
     # 2. halts
-    pain = 0.0
     for k in range(n_k):
-        months = delta[d_hm + k]
-        sev = x[o_sev + k]
-        tmp[sv + k] = 0.0
-        if months > 0:
-            tmp[sv + k] = delta[d_hl + k] / months
-            sev = max(tmp[sv + k], sev)
-        halt = max(x[o_halt + k], months)
-        tmp[so + k] = sev * min(halt, 1.0)
-        lost = x[o_share + k] * tmp[so + k]
-        pain += lost
-        out[o_flow + k] = x[o_share + k] - lost
-        out[o_halt + k] = halt
-        out[o_sev + k] = sev
-    out[o_pain] = pain
+        for w in range(nw):
+            months = delta[d_hm + k, w]
+            started = months > 0
+            fresh = delta[d_hl + k, w] / months if started else 0.0
+            sev = max(fresh, x[o_sev + k, w]) if started else x[o_sev + k, w]
+            tmp[sv + k, w] = fresh
+            halt = max(x[o_halt + k, w], months)
+            stopped = sev * min(halt, 1.0)
+            tmp[so + k, w] = stopped
+            lost = x[o_share + k, w] * stopped
+            vec[V_PAIN, w] += lost
+            out[o_flow + k, w] = x[o_share + k, w] - lost
+            out[o_halt + k, w] = halt
+            out[o_sev + k, w] = sev
+    for w in range(nw):
+        out[o_pain, w] = vec[V_PAIN, w]
     # 3. threat learned, grievance
-    prior = sc[PRIOR]
+    prior, keep, learn, griev = sc[PRIOR], 1.0 - sc[DECAY], sc[LEARN], sc[GRIEV]
     for n in range(n_n):
-        seen = 0.0
-        hurt = 0.0
+        for w in range(nw):
+            vec[V_SEEN, w] = 0.0
+            vec[V_HURT, w] = 0.0
         for k in range(n_k):
-            seen += tmp[sv + k] * min(delta[d_hm + k], 1.0) * route_actor[n, k]
-            hurt += tmp[so + k] * route_actor[n, k]
-        seen = min(seen, 1.0)
-        tmp[ho + n_n + n] = seen
-        th = prior + (out[o_thr + n] - prior) * (1.0 - sc[DECAY])
-        th = th + sc[LEARN] * seen * (1.0 - th)
-        out[o_thr + n] = min(max(th, 0.0), 1.0)
-        tmp[ho + n] = min(hurt, 1.0) * sc[GRIEV]
+            ra = route_actor[n, k]
+            for w in range(nw):
+                vec[V_SEEN, w] += tmp[sv + k, w] * min(delta[d_hm + k, w], 1.0) * ra
+                vec[V_HURT, w] += tmp[so + k, w] * ra
+        for w in range(nw):
+            seen = min(vec[V_SEEN, w], 1.0)
+            tmp[ho + n_n + n, w] = seen
+            th = prior + (out[o_thr + n, w] - prior) * keep
+            th = th + learn * seen * (1.0 - th)
+            out[o_thr + n, w] = min(max(th, 0.0), 1.0)
+            tmp[ho + n, w] = min(vec[V_HURT, w], 1.0) * griev
     for j in range(n_n):
-        out[o_rel + swing * n_n + j] -= tmp[ho + j]
+        for w in range(nw):
+            out[o_rel + swing * n_n + j, w] -= tmp[ho + j, w]
     for i in range(n_n):
-        out[o_rel + i * n_n + swing] -= tmp[ho + i]
+        for w in range(nw):
+            out[o_rel + i * n_n + swing, w] -= tmp[ho + i, w]
     # 4. reversion toward the starting structure
     rr = sc[REL_REV]
     for i in range(n_n):
         for j in range(n_n):
-            v = out[o_rel + i * n_n + j] * (1.0 - rr) + rr * rel0[i, j]
-            out[o_rel + i * n_n + j] = min(max(v, -1.0), 1.0)
+            r0, at = rel0[i, j], o_rel + i * n_n + j
+            for w in range(nw):
+                v = out[at, w] * (1.0 - rr) + rr * r0
+                out[at, w] = min(max(v, -1.0), 1.0)
+    ar = sc[AFF_REV]
     for s in range(n_s):
-        v = out[o_aff + s] * (1.0 - sc[AFF_REV]) + sc[AFF_REV] * aff0[s]
-        out[o_aff + s] = min(max(v, 0.0), 1.0)
+        a0 = aff0[s]
+        for w in range(nw):
+            v = out[o_aff + s, w] * (1.0 - ar) + ar * a0
+            out[o_aff + s, w] = min(max(v, 0.0), 1.0)
+    ir, sr = sc[INV_REV], sc[SEC_REV]
     for n in range(n_n):
-        v = out[o_inv + n] * (1.0 - sc[INV_REV]) + sc[INV_REV] * inv0[n]
-        out[o_inv + n] = max(v, 0.0)
-        v = out[o_sec + n] * (1.0 - sc[SEC_REV]) + sc[SEC_REV] * sec0[n]
-        out[o_sec + n] = min(max(v, 0.0), 1.0)
-    out[o_def] = defiance * (1.0 - sc[DEF_DECAY])
+        i0, s0 = inv0[n], sec0[n]
+        for w in range(nw):
+            v = out[o_inv + n, w] * (1.0 - ir) + ir * i0
+            out[o_inv + n, w] = max(v, 0.0)
+            v = out[o_sec + n, w] * (1.0 - sr) + sr * s0
+            out[o_sec + n, w] = min(max(v, 0.0), 1.0)
+    dk = 1.0 - sc[DEF_DECAY]
+    for w in range(nw):
+        out[o_def, w] = vec[V_DEF, w] * dk
     # 5. capacity arrives, halts run down, shares follow capacity
+    lag = sc[LAG]
     for k in range(n_k):
-        pend = out[o_pend + k]
-        arriving = pend / sc[LAG]
-        out[o_cap + k] = min(max(x[o_cap + k] + arriving, 0.0), 1.0)
-        out[o_pend + k] = pend - arriving
-        halt = max(out[o_halt + k] - 1.0, 0.0)
-        out[o_halt + k] = halt
-        if not halt > 0:
-            out[o_sev + k] = 0.0
-    _route_target(out, o_cap, tmp, sv, n_k, primary)  # reuse: target of the new capacity
+        for w in range(nw):
+            pend = out[o_pend + k, w]
+            arriving = pend / lag
+            out[o_cap + k, w] = min(max(x[o_cap + k, w] + arriving, 0.0), 1.0)
+            out[o_pend + k, w] = pend - arriving
+            halt = max(out[o_halt + k, w] - 1.0, 0.0)
+            out[o_halt + k, w] = halt
+            out[o_sev + k, w] = out[o_sev + k, w] if halt > 0 else 0.0
+    _route_target(out, o_cap, tmp, sv, n_k, primary, vec)  # reuse: target of the new capacity
+    adj = sc[SHARE_ADJ]
     for k in range(n_k):
-        sh = x[o_share + k]
-        out[o_share + k] = sh + sc[SHARE_ADJ] * (tmp[sv + k] - sh)
-    for j in range(o_use, o_end):
-        out[j] = x[j]
+        for w in range(nw):
+            sh = x[o_share + k, w]
+            out[o_share + k, w] = sh + adj * (tmp[sv + k, w] - sh)
     # 6. alignment follows the utilities of the new structure
-    return _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n)
+    _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n, vec)
 
 
 @njit(**_INLINE)
-def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o):
+def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o, vec):
     """Step 6 of :func:`_advance`: the new structure's utilities and tension move the alignment
-    of ``x`` part of the way to its logit target, into ``out``; ``(exposure, tension)``."""
+    of ``x`` part of the way to its logit target, into ``out``; exposure and tension into
+    ``vec[V_EXPO]``, ``vec[V_TENS]``."""
     swing = st[0]
     n_n = st[7].shape[0]
     n_s = trade.shape[0]
-    exposure = _utility(out, ofs, sc, trade, anchor, st, util, tmp, o)
-    tension = _tension(out, ofs, rel0, swing, n_n)
-    temp = sc[A_TEMP]
-    zmax = -np.inf
+    nw = x.shape[1]
+    o_align = ofs[O_ALIGN]
+    _utility(out, ofs, sc, trade, anchor, st, util, tmp, o, vec)
+    _tension(out, ofs, rel0, swing, n_n, vec)
+    temp, inertia, hedge = sc[A_TEMP], sc[A_INERTIA], sc[A_HEDGE]
+    for w in range(nw):
+        vec[V_ZMAX, w] = -np.inf
+        vec[V_ESUM, w] = 0.0
     for s in range(n_s):
-        zmax = max(zmax, util[s] / temp)
-    esum = 0.0
+        for w in range(nw):
+            vec[V_ZMAX, w] = max(vec[V_ZMAX, w], util[s, w] / temp)
     for s in range(n_s):
-        tmp[o + s] = math.exp(util[s] / temp - zmax)
-        esum += tmp[o + s]
-    eta = sc[A_INERTIA] / (1.0 + sc[A_HEDGE] * tension)
+        for w in range(nw):
+            tmp[o + s, w] = _exp(util[s, w] / temp - vec[V_ZMAX, w])
+            vec[V_ESUM, w] += tmp[o + s, w]
+    for w in range(nw):
+        vec[V_ETA, w] = inertia / (1.0 + hedge * vec[V_TENS, w])
     for s in range(n_s):
-        out[ofs[O_ALIGN] + s] = (1.0 - eta) * x[ofs[O_ALIGN] + s] + eta * (tmp[o + s] / esum)
-    return exposure, tension
+        for w in range(nw):
+            eta = vec[V_ETA, w]
+            out[o_align + s, w] = (1.0 - eta) * x[o_align + s, w] + eta * (tmp[o + s, w]
+                                                                          / vec[V_ESUM, w])
 
 
 @njit(**_INLINE)
-def _patch(x, base, dd, d, out, ofs, dofs, sc, rel0, aff0, inv0, sec0, ceiling, st, aux):
+def _patch(x, base, d, out, ofs, dofs, sc, rel0, aff0, inv0, sec0, ceiling, st, aux, vec):
     """Recompute the one entry of ``out`` (the base next state) that effect entry ``d`` moves,
-    for the month's effects ``base[d] + dd`` instead of ``base[d]``: the same operations as
-    :func:`_advance` on that entry, so the result equals a full advance. Returns 1 if route
+    for the month's effects ``base[d] + vec[V_DD]`` instead of ``base[d]``, every lane: the same
+    operations as :func:`_advance` on that entry, so the result equals a full advance (and a
+    lane whose difference is 0 gets its base entry back, bit for bit). Returns 1 if route
     capacity moved (the shares must then follow), -1 if ``d`` is a halt entry (not patchable:
     halts couple routes, threat and relations), else 0."""
     swing = st[0]
     n_n = st[7].shape[0]
-    v0 = base[d] + dd
+    nw = x.shape[1]
     if d >= dofs[D_HM]:
         return -1
     if d >= dofs[D_DEF]:
-        out[ofs[O_DEF]] = (x[ofs[O_DEF]] + v0) * (1.0 - sc[DEF_DECAY])
+        at, dk = ofs[O_DEF], 1.0 - sc[DEF_DECAY]
+        for w in range(nw):
+            out[at, w] = (x[at, w] + (base[d, w] + vec[V_DD, w])) * dk
     elif d >= dofs[D_THR]:
         n = d - dofs[D_THR]
-        prior = sc[PRIOR]
-        th = prior + (x[ofs[O_THR] + n] + v0 - prior) * (1.0 - sc[DECAY])
-        th = th + sc[LEARN] * aux[n_n + n] * (1.0 - th)  # aux: grievance, then seen
-        out[ofs[O_THR] + n] = min(max(th, 0.0), 1.0)
+        at = ofs[O_THR] + n
+        prior, keep, learn = sc[PRIOR], 1.0 - sc[DECAY], sc[LEARN]
+        for w in range(nw):
+            th = prior + (x[at, w] + (base[d, w] + vec[V_DD, w]) - prior) * keep
+            th = th + learn * aux[n_n + n, w] * (1.0 - th)  # aux: grievance, then seen
+            out[at, w] = min(max(th, 0.0), 1.0)
     elif d >= dofs[D_CAP]:
         k = d - dofs[D_CAP]
-        committed = v0
-        if math.isfinite(ceiling[k]):
-            used = (x[ofs[O_CAP] + k] + x[ofs[O_PEND] + k]) / ceiling[k]
-            committed = committed * max(1.0 - used, 0.0)
-        pend = x[ofs[O_PEND] + k] + committed
-        arriving = pend / sc[LAG]
-        out[ofs[O_CAP] + k] = min(max(x[ofs[O_CAP] + k] + arriving, 0.0), 1.0)
-        out[ofs[O_PEND] + k] = pend - arriving
+        o_cap, o_pend, ceil, lag = ofs[O_CAP] + k, ofs[O_PEND] + k, ceiling[k], sc[LAG]
+        finite = math.isfinite(ceil)
+        for w in range(nw):
+            committed = base[d, w] + vec[V_DD, w]
+            if finite:
+                used = (x[o_cap, w] + x[o_pend, w]) / ceil
+                committed = committed * max(1.0 - used, 0.0)
+            pend = x[o_pend, w] + committed
+            arriving = pend / lag
+            out[o_cap, w] = min(max(x[o_cap, w] + arriving, 0.0), 1.0)
+            out[o_pend, w] = pend - arriving
         return 1
     elif d >= dofs[D_SEC]:
         n = d - dofs[D_SEC]
-        v = (x[ofs[O_SEC] + n] + v0) * (1.0 - sc[SEC_REV]) + sc[SEC_REV] * sec0[n]
-        out[ofs[O_SEC] + n] = min(max(v, 0.0), 1.0)
+        at, sr, s0 = ofs[O_SEC] + n, sc[SEC_REV], sec0[n]
+        for w in range(nw):
+            v = (x[at, w] + (base[d, w] + vec[V_DD, w])) * (1.0 - sr) + sr * s0
+            out[at, w] = min(max(v, 0.0), 1.0)
     elif d >= dofs[D_INV]:
         n = d - dofs[D_INV]
-        v = (x[ofs[O_INV] + n] + v0) * (1.0 - sc[INV_REV]) + sc[INV_REV] * inv0[n]
-        out[ofs[O_INV] + n] = max(v, 0.0)
+        at, ir, i0 = ofs[O_INV] + n, sc[INV_REV], inv0[n]
+        for w in range(nw):
+            v = (x[at, w] + (base[d, w] + vec[V_DD, w])) * (1.0 - ir) + ir * i0
+            out[at, w] = max(v, 0.0)
     elif d >= dofs[D_AFF]:
         s = d - dofs[D_AFF]
-        v = (x[ofs[O_AFF] + s] + v0) * (1.0 - sc[AFF_REV]) + sc[AFF_REV] * aff0[s]
-        out[ofs[O_AFF] + s] = min(max(v, 0.0), 1.0)
+        at, ar, a0 = ofs[O_AFF] + s, sc[AFF_REV], aff0[s]
+        for w in range(nw):
+            v = (x[at, w] + (base[d, w] + vec[V_DD, w])) * (1.0 - ar) + ar * a0
+            out[at, w] = min(max(v, 0.0), 1.0)
     else:
         j = d - dofs[D_REL]
         r, c = j // n_n, j % n_n
-        v = x[ofs[O_REL] + j] + v0
-        if r == swing:
-            v -= aux[c]
-        if c == swing:
-            v -= aux[r]
-        v = v * (1.0 - sc[REL_REV]) + sc[REL_REV] * rel0[r, c]
-        out[ofs[O_REL] + j] = min(max(v, -1.0), 1.0)
+        at, rr, r0 = ofs[O_REL] + j, sc[REL_REV], rel0[r, c]
+        for w in range(nw):
+            v = x[at, w] + (base[d, w] + vec[V_DD, w])
+            if r == swing:
+                v -= aux[c, w]
+            if c == swing:
+                v -= aux[r, w]
+            v = v * (1.0 - rr) + rr * r0
+            out[at, w] = min(max(v, -1.0), 1.0)
     return 0
 
 
 # ------------------------------------------------------------------------------ payoffs
 @njit(**_INLINE)
-def _payoff(x, ofs, i, act_i, util, exposure, wts, cost, repeat, st):
-    """Actor ``i``'s payoff (``numpy_kernel.dynamics.payoffs``) having played ``act_i``."""
+def _payoff(x, use, ofs, i, acts, row, util, wts, cost, repeat, st, vec):
+    """Actor ``i``'s payoff (``numpy_kernel.dynamics.payoffs``) in each lane, having played
+    ``acts[row, w]``, into ``vec[V_PAY]``; the exposure is read from ``vec[V_EXPO]`` and the
+    action's use count from ``use``, the month's starting state."""
     swing, actor_sphere, route_actor, punitive = st[0], st[2], st[7], st[8]
     n_n, n_k = route_actor.shape
     n_a = cost.shape[1]
     n_s = util.shape[0]
+    nw = x.shape[1]
+    o_align, o_def, o_flow, o_pain = ofs[O_ALIGN], ofs[O_DEF], ofs[O_FLOW], ofs[O_PAIN]
+    o_use = ofs[O_USE] + i * n_a
+    rel_at = ofs[O_REL] + swing * n_n + i
     sph = actor_sphere[i]
-    own = x[ofs[O_ALIGN] + sph] if sph >= 0 else 0.0
-    position = 0.0
-    sq = 0.0
+    has_sphere = sph >= 0
+    own_at = o_align + max(sph, 0)
+    w_align, w_util, w_auton, w_sov = wts[W_ALIGN, i], wts[W_UTIL, i], wts[W_AUTON, i], \
+        wts[W_SOV, i]
+    w_rev, w_exp, w_transit, w_rel, w_punish = wts[W_REV, i], wts[W_EXP, i], wts[W_TRANSIT, i], \
+        wts[W_REL, i], wts[W_PUNISH, i]
+    for w in range(nw):
+        vec[V_POS, w] = 0.0
+        vec[V_SQ, w] = 0.0
+        vec[V_TRANS, w] = 0.0
     for s in range(n_s):
-        a = x[ofs[O_ALIGN] + s]
-        position += a * util[s]
-        sq += a * a
-    sovereignty = 1.0 - math.exp(-max(x[ofs[O_DEF]], 0.0))
-    transit = 0.0
+        for w in range(nw):
+            a = x[o_align + s, w]
+            vec[V_POS, w] += a * util[s, w]
+            vec[V_SQ, w] += a * a
     for k in range(n_k):
-        transit += x[ofs[O_FLOW] + k] * route_actor[i, k]
-    punish = punitive[act_i] * x[ofs[O_DEF]]
-    c = cost[i, act_i] * (1.0 + repeat[act_i] * x[ofs[O_USE] + i * n_a + act_i])
-    return (wts[W_ALIGN, i] * own + wts[W_UTIL, i] * position + wts[W_AUTON, i] * (1.0 - sq)
-            + wts[W_SOV, i] * sovereignty + wts[W_REV, i] * (1.0 - x[ofs[O_PAIN]])
-            - wts[W_EXP, i] * exposure + wts[W_TRANSIT, i] * transit
-            + wts[W_REL, i] * x[ofs[O_REL] + swing * n_n + i] + wts[W_PUNISH, i] * punish - c)
+        ra = route_actor[i, k]
+        for w in range(nw):
+            vec[V_TRANS, w] += x[o_flow + k, w] * ra
+    for w in range(nw):
+        act = acts[row, w]
+        own = x[own_at, w] if has_sphere else 0.0
+        sovereignty = 1.0 - _exp(-max(x[o_def, w], 0.0))
+        punish = punitive[act] * x[o_def, w]
+        c = cost[i, act] * (1.0 + repeat[act] * use[o_use + act, w])
+        vec[V_PAY, w] = (w_align * own + w_util * vec[V_POS, w] + w_auton * (1.0 - vec[V_SQ, w])
+                         + w_sov * sovereignty + w_rev * (1.0 - x[o_pain, w])
+                         - w_exp * vec[V_EXPO, w] + w_transit * vec[V_TRANS, w]
+                         + w_rel * x[rel_at, w] + w_punish * punish - c)
 
 
 # ------------------------------------------------------------------------- decisions
 @njit(**_JIT)
-def _believed(effects, last, counts, empirical, e, e_sum):
-    """Belief-weighted effect vector of each actor into ``e (N, D)`` and their sum ``e_sum``:
+def _believed(effects, last, counts, empirical, e, e_sum, vec):
+    """Belief-weighted effect vector of each actor into ``e (N, D, W)`` and their sum ``e_sum``:
     the last actions' effects, or (``empirical``) the effects weighted by past frequencies."""
     n_n, n_a, n_d = effects.shape
+    nw = last.shape[1]
     for d in range(n_d):
-        e_sum[d] = 0.0
+        for w in range(nw):
+            e_sum[d, w] = 0.0
     for n in range(n_n):
         if empirical:
-            tot = 0.0
+            for w in range(nw):
+                vec[V_CNT, w] = 0.0
             for a in range(n_a):
-                tot += counts[n, a]
+                for w in range(nw):
+                    vec[V_CNT, w] += counts[n, a, w]
             for d in range(n_d):
-                v = 0.0
+                for w in range(nw):
+                    e[n, d, w] = 0.0
                 for a in range(n_a):
-                    v += counts[n, a] / tot * effects[n, a, d]
-                e[n, d] = v
+                    eff = effects[n, a, d]
+                    for w in range(nw):
+                        e[n, d, w] += counts[n, a, w] / vec[V_CNT, w] * eff
         else:
             for d in range(n_d):
-                e[n, d] = effects[n, last[n], d]
+                for w in range(nw):
+                    e[n, d, w] = effects[n, last[n, w], d]
         for d in range(n_d):
-            e_sum[d] += e[n, d]
+            for w in range(nw):
+                e_sum[d, w] += e[n, d, w]
 
 
 @njit(**_JIT)
 def _values(x, last, counts, t, pp, st, ctl, q, work):
-    """Expected payoff ``q (N, A)`` of every candidate (``numpy_kernel.lookahead.
-    lookahead``): its own effects and the month's events plus the others' believed effects,
-    one month (or the actor's horizon, playing ``none`` afterwards, discounted).
+    """Expected payoff ``q (N, A, W)`` of every candidate in every lane (``numpy_kernel.
+    lookahead.lookahead``): its own effects and the month's events plus the others' believed
+    effects, one month (or the actor's horizon, playing ``none`` afterwards, discounted).
 
     Why it is fast: with ``last`` beliefs every candidate's month is one base month (everyone
     repeats their last action) plus the few entries in which the candidate's action differs from
     its last one (an action moves 3-9 of ~70 entries), so the base month is advanced once and
     each candidate patches a copy (:func:`_patch`) and recomputes only what depends on all
-    entries (utilities, tension, alignment); a candidate repeating its last action is the base
-    itself. A candidate touching a halt (which couples routes, threat and relations) and
+    entries (utilities, tension, alignment); a candidate every lane repeats is the base itself.
+    A candidate touching a halt in some lane (halts couple routes, threat and relations) and
     empirical beliefs take the full advance."""
     x, last, counts, q = _borrowed(x), _borrowed(last), _borrowed(counts), _borrowed(q)
     pp, st, ctl, work = _borrowed(pp), _borrowed(st), _borrowed(ctl), _borrowed(work)
@@ -461,200 +623,287 @@ def _values(x, last, counts, t, pp, st, ctl, q, work):
         events = pp
     cand_i, cand_a, rules, horizons, any_emp = ctl[0], ctl[1], ctl[2], ctl[3], ctl[4]
     e_last, s_last, e_emp, s_emp, others = work[0], work[1], work[2], work[3], work[4]
-    xc, util, tmp, base, xb, ub, aux = work[6], work[9], work[10], work[11], work[12], work[13], \
-        work[14]
+    xc, util, tmp, base, xb, ub, aux, vec, ca = work[6], work[9], work[10], work[11], work[12], \
+        work[13], work[14], work[15], work[16]
     n_n, n_d = effects.shape[0], effects.shape[2]
     n_k = ceiling.shape[0]
-    _believed(effects, last, counts, False, e_last, s_last)
+    nw = x.shape[1]
+    _believed(effects, last, counts, False, e_last, s_last, vec)
     if any_emp:
-        _believed(effects, last, counts, True, e_emp, s_emp)
+        _believed(effects, last, counts, True, e_emp, s_emp, vec)
     for d in range(n_d):
-        base[d] = s_last[d] + events[t, d]
-    exposure_b, _ = _advance(x, base, xb, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0,
-                             ceiling, st, ub, tmp)
+        ev = events[t, d]
+        for w in range(nw):
+            base[d, w] = s_last[d, w] + ev
+    _advance(x, base, xb, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st, ub,
+             tmp, vec)
+    for w in range(nw):
+        vec[V_EXPB, w] = vec[V_EXPO, w]
     for n in range(2 * n_n):
-        aux[n] = tmp[2 * n_k + n]
+        for w in range(nw):
+            aux[n, w] = tmp[2 * n_k + n, w]
     for n in range(q.shape[0]):
         for a in range(q.shape[1]):
-            q[n, a] = -np.inf
+            for w in range(nw):
+                q[n, a, w] = -np.inf
     for j in range(cand_i.shape[0]):
         i, a = cand_i[j], cand_a[j]
         emp = rules[i] == 2
         e = e_emp if emp else e_last
         es = s_emp if emp else s_last
         for d in range(n_d):
-            others[d] = es[d] - e[i, d]
-        exposure = _candidate_state(x, i, a, last[i], emp, base, xb, exposure_b, ub, aux, e,
-                                    others, t, pp, st, ctl, work)
-        v = _payoff(xc, ofs, i, a, util, exposure, wts, cost, repeat, st)
+            for w in range(nw):
+                others[d, w] = es[d, w] - e[i, d, w]
+        _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, ctl, work)
+        for w in range(nw):
+            ca[0, w] = a
+        _payoff(xc, x, ofs, i, ca, 0, util, wts, cost, repeat, st, vec)
         if horizons[i] > 1:
-            v = _rollout(v, i, horizons[i], pp, st, work)
-        q[i, a] = v
+            _rollout(i, horizons[i], x, pp, st, work)
+            for w in range(nw):
+                q[i, a, w] = vec[V_VAL, w]
+        else:
+            for w in range(nw):
+                q[i, a, w] = vec[V_PAY, w]
 
 
 @njit(**_INLINE)
-def _candidate_state(x, i, a, last_i, emp, base, xb, exposure_b, ub, aux, e, others, t, pp, st,
-                     ctl, work):
-    """Candidate ``(i, a)``'s next state into ``work[6]`` and its utilities into ``work[9]``;
-    returns its exposure. Patches the base month where it can (see :func:`_values`)."""
+def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, ctl, work):
+    """Candidate ``(i, a)``'s next state into ``work[6]``, its utilities into ``work[9]`` and its
+    exposure into ``vec[V_EXPO]``, every lane. Patches the base month where it can (see
+    :func:`_values`): the entries of ``a`` and of each lane's last action, with each lane's own
+    difference (0 where a lane repeats), so a lane's result is its own whoever shares the group;
+    if some lane's difference touches a halt, every lane takes the full advance of base + its
+    difference, which equals its patched state."""
     ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling = pp[:10]
     effects, events = pp[13], pp[14]
     nz, nz_len = ctl[5], ctl[6]
-    delta, xc, util, tmp = work[5], work[6], work[9], work[10]
-    n_d, n_s, n_k = effects.shape[2], trade.shape[0], ceiling.shape[0]
-    for j in range(xb.shape[0]):
-        xc[j] = xb[j]
+    delta, xc, util, tmp, vec, seen = work[5], work[6], work[9], work[10], work[15], work[17]
+    n_d, n_s, n_k, n_a = effects.shape[2], trade.shape[0], ceiling.shape[0], effects.shape[1]
+    nw = x.shape[1]
+    o_use = ofs[O_USE]
+    for j in range(o_use):  # usage is read from the month's start (``x``), never from here
+        for w in range(nw):
+            xc[j, w] = xb[j, w]
     full = emp
     moved = False
     if not full:
-        for pass_ in range(2):  # the entries of the candidate's action, then of its last one
-            act = a if pass_ == 0 else last_i
+        for b in range(n_a):
+            seen[b] = False
+        for pass_ in range(nw + 1):  # the entries of the candidate's action, then the lasts'
+            act = a if pass_ == 0 else last[i, pass_ - 1]
+            if pass_ > 0 and (act == a or seen[act]):
+                continue
+            seen[act] = True
             for m in range(nz_len[i, act]):
                 d = nz[i, act, m]
-                dd = effects[i, a, d] - effects[i, last_i, d]
-                if dd == 0.0:
+                differs = False
+                here = effects[i, a, d]
+                for w in range(nw):
+                    dd = here - effects[i, last[i, w], d]
+                    vec[V_DD, w] = dd
+                    differs = differs or dd != 0.0
+                if not differs:
                     continue
-                code = _patch(x, base, dd, d, xc, ofs, dofs, sc, rel0, aff0, inv0, sec0,
-                              ceiling, st, aux)
+                code = _patch(x, base, d, xc, ofs, dofs, sc, rel0, aff0, inv0, sec0, ceiling, st,
+                              aux, vec)
                 if code < 0:
                     full = True
                     break
                 moved = True
                 if code == 1:
-                    _route_target(xc, ofs[O_CAP], tmp, 0, n_k, st[1])
+                    _route_target(xc, ofs[O_CAP], tmp, 0, n_k, st[1], vec)
+                    adj, o_share = sc[SHARE_ADJ], ofs[O_SHARE]
                     for k in range(n_k):
-                        sh = x[ofs[O_SHARE] + k]
-                        xc[ofs[O_SHARE] + k] = sh + sc[SHARE_ADJ] * (tmp[k] - sh)
+                        for w in range(nw):
+                            sh = x[o_share + k, w]
+                            xc[o_share + k, w] = sh + adj * (tmp[k, w] - sh)
             if full:
                 break
     if full:
-        for d in range(n_d):
-            delta[d] = others[d] + (effects[i, a, d] + events[t, d])
-        exposure, _ = _advance(x, delta, xc, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0,
-                               sec0, ceiling, st, util, tmp)
-        return exposure
-    if not moved:  # repeats its last action: the base month itself
+        if emp:
+            for d in range(n_d):
+                here = effects[i, a, d] + events[t, d]
+                for w in range(nw):
+                    delta[d, w] = others[d, w] + here
+        else:
+            for d in range(n_d):
+                here = effects[i, a, d]
+                for w in range(nw):
+                    delta[d, w] = base[d, w] + (here - effects[i, last[i, w], d])
+        _advance(x, delta, xc, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
+                 util, tmp, vec)
+        return
+    if not moved:  # every lane repeats its last action: the base month itself
         for s in range(n_s):
-            util[s] = ub[s]
-        return exposure_b
-    exposure, _ = _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0)
-    return exposure
+            for w in range(nw):
+                util[s, w] = ub[s, w]
+        for w in range(nw):
+            vec[V_EXPO, w] = vec[V_EXPB, w]
+        return
+    _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0, vec)
 
 
 @njit(**_INLINE)
-def _rollout(v, i, h_max, pp, st, work):
-    """The discounted value over ``h_max`` months of a candidate whose first month is in
-    ``work[6]`` with payoff ``v``: actor ``i`` plays ``none`` after it, the others as believed
-    (``work[4]``), and no later event is foreseen."""
+def _rollout(i, h_max, x, pp, st, work):
+    """The discounted value over ``h_max`` months, into ``vec[V_VAL]``, of a candidate whose first
+    month is in ``work[6]`` with payoff ``vec[V_PAY]``: actor ``i`` plays ``none`` after it, the
+    others as believed (``work[4]``), and no later event is foreseen."""
     ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, wts, cost, repeat = pp[:13]
-    others, xc, xr, xs, util, tmp = work[4], work[6], work[7], work[8], work[9], work[10]
+    others, xc, xr, xs, util, tmp, vec, ca = work[4], work[6], work[7], work[8], work[9], \
+        work[10], work[15], work[16]
+    nw = x.shape[1]
+    o_use = ofs[O_USE]
     d_disc = sc[DISCOUNT]
-    for j in range(xc.shape[0]):
-        xr[j] = xc[j]
-    total = 0.0
+    for j in range(o_use):
+        for w in range(nw):
+            xr[j, w] = xc[j, w]
+    for w in range(nw):
+        vec[V_VAL, w] = vec[V_PAY, w]
+        vec[V_TOT, w] = 0.0
+        ca[0, w] = 0
     for h in range(1, h_max):
-        exposure, _ = _advance(xr, others, xs, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0,
-                               sec0, ceiling, st, util, tmp)
-        total += d_disc ** h * _payoff(xs, ofs, i, 0, util, exposure, wts, cost, repeat, st)
-        for j in range(xs.shape[0]):
-            xr[j] = xs[j]
+        _advance(xr, others, xs, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling,
+                 st, util, tmp, vec)
+        _payoff(xs, x, ofs, i, ca, 0, util, wts, cost, repeat, st, vec)
+        dh = d_disc ** h
+        for w in range(nw):
+            vec[V_TOT, w] += dh * vec[V_PAY, w]
+        for j in range(o_use):
+            for w in range(nw):
+                xr[j, w] = xs[j, w]
     dsum = 0.0
     for h in range(h_max):
         dsum += d_disc ** h
-    return (v + total) / dsum
+    for w in range(nw):
+        vec[V_VAL, w] = (vec[V_VAL, w] + vec[V_TOT, w]) / dsum
 
 
 @njit(**_JIT)
-def _choose(q_row, rule, temperature, spread, prop_row, allowed_row, u, p):
-    """One actor's draw (``numpy_kernel.choice.choose``): probabilities into ``p``,
-    then the inverse-CDF index of ``u``."""
-    n_a = q_row.shape[0]
+def _choose(q, i, rule, temperature, spread, prop, allowed_row, u, acts, p, vec):
+    """Actor ``i``'s draw in every lane (``numpy_kernel.choice.choose``): probabilities over its
+    actions into ``p (A, W)`` from ``q (N, A, W)`` (or the propensities ``prop``), then the
+    inverse-CDF index of ``u[w]`` into ``acts[i, w]``."""
+    q, prop, allowed_row, u = _borrowed(q), _borrowed(prop), _borrowed(allowed_row), _borrowed(u)
+    acts, p, vec = _borrowed(acts), _borrowed(p), _borrowed(vec)
+    n_a, nw = q.shape[1], q.shape[2]
     if rule == 3:  # roth_erev
         for a in range(n_a):
-            p[a] = max(prop_row[a], 1e-12) if allowed_row[a] else 0.0
+            on = allowed_row[a]
+            for w in range(nw):
+                p[a, w] = max(prop[i, a, w], 1e-12) if on else 0.0
     elif rule == 1 or rule == 2:  # best response, ties at random
-        mx = -np.inf
+        for w in range(nw):
+            vec[V_HI, w] = -np.inf
         for a in range(n_a):
-            mx = max(mx, q_row[a])
+            for w in range(nw):
+                vec[V_HI, w] = max(vec[V_HI, w], q[i, a, w])
         for a in range(n_a):
-            p[a] = 1.0 if q_row[a] >= mx - TIE_TOL else 0.0
+            for w in range(nw):
+                p[a, w] = 1.0 if q[i, a, w] >= vec[V_HI, w] - TIE_TOL else 0.0
+    elif math.isinf(temperature) and not spread:  # logit at infinite temperature: uniform
+        for a in range(n_a):
+            for w in range(nw):
+                p[a, w] = 1.0 if math.isfinite(q[i, a, w]) else 0.0
     else:  # logit
-        temp = temperature
+        for w in range(nw):
+            vec[V_TEMP, w] = temperature
         if spread:
-            hi, lo = -np.inf, np.inf
+            for w in range(nw):
+                vec[V_HI, w] = -np.inf
+                vec[V_LO, w] = np.inf
             for a in range(n_a):
-                if math.isfinite(q_row[a]):
-                    hi = max(hi, q_row[a])
-                    lo = min(lo, q_row[a])
-            temp = temp * max(hi - lo, TIE_TOL)
-        if math.isinf(temp) and not spread:
-            for a in range(n_a):
-                p[a] = 1.0 if math.isfinite(q_row[a]) else 0.0
-        else:
-            zmax = -np.inf
-            for a in range(n_a):
-                zmax = max(zmax, q_row[a] / temp)
-            for a in range(n_a):
-                p[a] = math.exp(q_row[a] / temp - zmax)
-    total = 0.0
+                for w in range(nw):
+                    v = q[i, a, w]
+                    fin = math.isfinite(v)
+                    vec[V_HI, w] = max(vec[V_HI, w], v) if fin else vec[V_HI, w]
+                    vec[V_LO, w] = min(vec[V_LO, w], v) if fin else vec[V_LO, w]
+            for w in range(nw):
+                vec[V_TEMP, w] = temperature * max(vec[V_HI, w] - vec[V_LO, w], TIE_TOL)
+        for w in range(nw):
+            vec[V_ZMAX, w] = -np.inf
+        for a in range(n_a):
+            for w in range(nw):
+                vec[V_ZMAX, w] = max(vec[V_ZMAX, w], q[i, a, w] / vec[V_TEMP, w])
+        for a in range(n_a):
+            for w in range(nw):
+                p[a, w] = _exp(q[i, a, w] / vec[V_TEMP, w] - vec[V_ZMAX, w])
+    for w in range(nw):
+        vec[V_ESUM, w] = 0.0
+        vec[V_CDFL, w] = 0.0
+        vec[V_CDF, w] = 0.0
+        vec[V_IDX, w] = 0.0
     for a in range(n_a):
-        total += p[a]
-    cdf = 0.0
+        for w in range(nw):
+            vec[V_ESUM, w] += p[a, w]
     for a in range(n_a):
-        p[a] = p[a] / total
-    cdf_last = 0.0
+        for w in range(nw):
+            p[a, w] = p[a, w] / vec[V_ESUM, w]
+            vec[V_CDFL, w] += p[a, w]
     for a in range(n_a):
-        cdf_last += p[a]
-    idx = 0
-    for a in range(n_a):
-        cdf += p[a]
-        if cdf <= u * cdf_last:
-            idx += 1
-    return min(idx, n_a - 1)
+        for w in range(nw):
+            vec[V_CDF, w] += p[a, w]
+            vec[V_IDX, w] += 1.0 if vec[V_CDF, w] <= u[w] * vec[V_CDFL, w] else 0.0
+    for w in range(nw):
+        acts[i, w] = min(int(vec[V_IDX, w]), n_a - 1)
 
 
 @njit(**_JIT)
 def _play(x, acts, t, xn, pp, st, real, work):
-    """The month under the final joint action (``numpy_kernel.dynamics.step_payoffs``):
-    ``x -> xn``, realised payoffs into ``real``, uses remembered."""
+    """The month under the final joint action (``numpy_kernel.dynamics.step_payoffs``), every
+    lane: ``x -> xn``, realised payoffs ``real (N, W)``, uses remembered."""
     x, acts, xn, real = _borrowed(x), _borrowed(acts), _borrowed(xn), _borrowed(real)
     pp, st, work = _borrowed(pp), _borrowed(st), _borrowed(work)
     ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, wts, cost, repeat, effects, \
         events = pp
-    delta, util, tmp = work[5], work[9], work[10]
+    delta, util, tmp, vec = work[5], work[9], work[10], work[15]
     n_n, n_a, n_d = effects.shape
+    nw = x.shape[1]
+    o_use = ofs[O_USE]
     for d in range(n_d):
-        v = 0.0
+        for w in range(nw):
+            delta[d, w] = 0.0
         for n in range(n_n):
-            v += effects[n, acts[n], d]
-        delta[d] = v + events[t, d] if t >= 0 else v
-    exposure, _ = _advance(x, delta, xn, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0,
-                           ceiling, st, util, tmp)
+            for w in range(nw):
+                delta[d, w] += effects[n, acts[n, w], d]
+        if t >= 0:
+            ev = events[t, d]
+            for w in range(nw):
+                delta[d, w] = delta[d, w] + ev
+    _advance(x, delta, xn, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
+             util, tmp, vec)
     for n in range(n_n):
-        real[n] = _payoff(xn, ofs, n, acts[n], util, exposure, wts, cost, repeat, st)
+        _payoff(xn, x, ofs, n, acts, n, util, wts, cost, repeat, st, vec)
+        for w in range(nw):
+            real[n, w] = vec[V_PAY, w]
     keep = 1.0 - sc[USE_DECAY]
     for j in range(n_n * n_a):
-        xn[ofs[O_USE] + j] = x[ofs[O_USE] + j] * keep
+        for w in range(nw):
+            xn[o_use + j, w] = x[o_use + j, w] * keep
     for n in range(n_n):
-        xn[ofs[O_USE] + n * n_a + acts[n]] += 1.0
+        for w in range(nw):
+            xn[o_use + n * n_a + acts[n, w], w] += 1.0
 
 
 @njit(**_JIT)
 def _remember(acts, real, q, rules, recency, last, counts, prop):
-    """:func:`alignsim.kernel.decisions.remember` for one replicate, in place."""
-    n_n, n_a = q.shape
+    """:func:`alignsim.kernel.decisions.remember` for every lane, in place."""
+    n_n, n_a, nw = q.shape
     for n in range(n_n):
-        last[n] = acts[n]
-        counts[n, acts[n]] += 1.0
+        for w in range(nw):
+            act = acts[n, w]
+            last[n, w] = act
+            counts[n, act, w] += 1.0
         if rules[n] == 3:
-            worst = np.inf
-            for a in range(n_a):
-                if math.isfinite(q[n, a]):
-                    worst = min(worst, q[n, a])
-            reward = max(real[n] - worst, 0.0)
-            for a in range(n_a):
-                prop[n, a] = (1.0 - recency) * prop[n, a]
-            prop[n, acts[n]] += reward
+            for w in range(nw):
+                worst = np.inf
+                for a in range(n_a):
+                    if math.isfinite(q[n, a, w]):
+                        worst = min(worst, q[n, a, w])
+                reward = max(real[n, w] - worst, 0.0)
+                for a in range(n_a):
+                    prop[n, a, w] = (1.0 - recency) * prop[n, a, w]
+                prop[n, acts[n, w], w] += reward
 
 
 # ---------------------------------------------------------------------------- the run
@@ -666,76 +915,120 @@ def _point(pk, p):
 
 
 @njit(**_JIT)
-def _work(n_n, n_d, n_l, n_s):
-    """Scratch arrays of one replicate (allocated once per row, reused every month)."""
-    return (np.empty((n_n, n_d)), np.empty(n_d), np.empty((n_n, n_d)), np.empty(n_d),
-            np.empty(n_d), np.empty(n_d), np.empty(n_l), np.empty(n_l), np.empty(n_l),
-            np.empty(n_s), np.empty(8 * n_l), np.empty(n_d), np.empty(n_l), np.empty(n_s),
-            np.empty(2 * n_n))
-
-
-@njit(parallel=True, **_JIT)
-def _simulate(point, uniforms, x0, pk, st, ctl, allowed, forced, spread, temps, rec):
-    """Run every row ``b`` of the batch from its point's initial state through all months.
-
-    ``pk``: the per-point parameter arrays (leading axis P); row ``b`` uses point ``point[b]``
-    and the uniforms ``uniforms[b] (T, N)``. ``rec``: output arrays, each of size 0 when not
-    asked for: states ``(T+1, B, F)`` at the flat indices ``rec[0]``, actions, realised payoffs,
-    expected payoffs, per-row action counts and payoff sums, final states."""
-    n_n, n_a, n_l = forced.shape[1], allowed.shape[1], x0.shape[1]
-    n_d = pk[13].shape[3]
-    for b in prange(point.shape[0]):
-        p = point[b]
-        # the row's own arrays live here, for the whole of :func:`_row` (which borrows them)
-        own = (x0[p].copy(), np.empty(n_l), np.zeros(n_n, dtype=np.int64),
-               allowed.astype(np.float64), allowed.astype(np.float64), np.empty((n_n, n_a)),
-               np.empty(n_n, dtype=np.int64), np.empty(n_n), np.empty(n_a))
-        _row(b, p, own, _work(n_n, n_d, n_l, pk[3].shape[1]), uniforms, pk, st, ctl, allowed,
-             forced, spread, temps, rec)
+def _work(n_n, n_a, n_d, n_l, n_s, n_k, nw):
+    """Scratch arrays of one group of ``nw`` lanes (allocated once per group, reused every
+    month)."""
+    return (np.empty((n_n, n_d, nw)), np.empty((n_d, nw)), np.empty((n_n, n_d, nw)),
+            np.empty((n_d, nw)), np.empty((n_d, nw)), np.empty((n_d, nw)), np.empty((n_l, nw)),
+            np.empty((n_l, nw)), np.empty((n_l, nw)), np.empty((n_s, nw)),
+            np.empty((4 * n_k + 2 * n_n + 2 * n_s, nw)), np.empty((n_d, nw)),
+            np.empty((n_l, nw)), np.empty((n_s, nw)), np.empty((2 * n_n, nw)),
+            np.empty((N_VEC, nw)), np.zeros((1, nw), dtype=np.int64),
+            np.zeros(n_a, dtype=np.bool_))
 
 
 @njit(**_JIT)
-def _row(b, p, own, work, uniforms, pk, st, ctl, allowed, forced, spread, temps, rec):
-    """Row ``b`` (point ``p``) through all months; ``own``: its state, memory and scratch."""
+def _group_work(pk, st, n_l, nw):
+    """:func:`_work` for the batch's shapes."""
+    n_n, n_a, n_d = pk[13].shape[1], pk[13].shape[2], pk[13].shape[3]
+    return _work(n_n, n_a, n_d, n_l, pk[3].shape[1], st[7].shape[1], nw)
+
+
+@njit(parallel=True, **_JIT)
+def _simulate(order, groups, uniforms, x0, pk, st, ctl, allowed, forced, spread, temps, rec):
+    """Run every row of the batch from its point's initial state through all months.
+
+    ``pk``: the per-point parameter arrays (leading axis P). Group ``g`` runs the rows
+    ``order[groups[g, 1]:groups[g, 1] + groups[g, 2]]`` (at most :data:`LANES`, all of point
+    ``groups[g, 0]``) as lanes; row ``b`` draws from ``uniforms[b] (T, N)``. ``rec``: output
+    arrays, each of size 0 when not asked for: states ``(T+1, B, F)`` at the flat indices
+    ``rec[0]``, actions, realised payoffs, expected payoffs, per-row action counts and payoff
+    sums, final states; then ``rec[8]``, the output row of row 0 (row ``b`` is recorded at
+    ``rec[8] + b``)."""
+    n_n, n_a, n_l = forced.shape[1], allowed.shape[1], x0.shape[1]
+    for g in prange(groups.shape[0]):
+        p, start, nw = groups[g, 0], groups[g, 1], groups[g, 2]
+        x = np.empty((n_l, nw))
+        counts = np.empty((n_n, n_a, nw))
+        prop = np.empty((n_n, n_a, nw))
+        for w in range(nw):
+            for j in range(n_l):
+                x[j, w] = x0[p, j]
+            for n in range(n_n):
+                for a in range(n_a):
+                    counts[n, a, w] = 1.0 if allowed[n, a] else 0.0
+                    prop[n, a, w] = counts[n, a, w]
+        # the group's own arrays live here, for the whole of :func:`_group` (which borrows them)
+        own = (x, np.empty((n_l, nw)), np.zeros((n_n, nw), dtype=np.int64), counts, prop,
+               np.empty((n_n, n_a, nw)), np.empty((n_n, nw), dtype=np.int64),
+               np.empty((n_n, nw)), np.empty((n_a, nw)), np.empty(nw),
+               order[start:start + nw].copy())
+        _group(p, own, _group_work(pk, st, n_l, nw), uniforms, pk, st, ctl, allowed, forced,
+               spread, temps, rec)
+
+
+@njit(**_JIT)
+def _group(p, own, work, uniforms, pk, st, ctl, allowed, forced, spread, temps, rec):
+    """One group's rows (lanes ``w`` = rows ``own[11][w]``, all of point ``p``) through all
+    months; ``own``: their state, memory and scratch."""
     own, work, uniforms, pk, st, ctl = (_borrowed(own), _borrowed(work), _borrowed(uniforms),
                                         _borrowed(pk), _borrowed(st), _borrowed(ctl))
     allowed, forced, temps, rec = (_borrowed(allowed), _borrowed(forced), _borrowed(temps),
                                    _borrowed(rec))
-    x, xn, last, counts, prop, q, acts, real, pr = own
-    idx, r_x, r_act, r_pay, r_q, r_counts, r_paysum, r_final = rec
+    x, xn, last, counts, prop, q, acts, real, pr, u_row, rows = own
+    idx, r_x, r_act, r_pay, r_q, r_counts, r_paysum, r_final, at = rec
     n_t, n_n = uniforms.shape[1], forced.shape[1]  # the run's months (pack checks forced)
-    n_l = x.shape[0]
+    n_l, n_a, nw = x.shape[0], allowed.shape[1], x.shape[1]
+    rules = ctl[2]
     pp = _point(pk, p)
     if r_x.shape[0] > 0:
-        for f in range(idx.shape[0]):
-            r_x[0, b, f] = x[idx[f]]
+        for w in range(nw):
+            for f in range(idx.shape[0]):
+                r_x[0, at + rows[w], f] = x[idx[f], w]
     for t in range(n_t):
         _values(x, last, counts, t, pp, st, ctl, q, work)
         for i in range(n_n):
-            acts[i] = _choose(q[i], ctl[2][i], temps[p, i], spread, prop[i], allowed[i],
-                              uniforms[b, t, i], pr)
+            for w in range(nw):
+                u_row[w] = uniforms[rows[w], t, i]
+            _choose(q, i, rules[i], temps[p, i], spread, prop, allowed[i], u_row, acts, pr,
+                    work[15])
             if forced[t, i] >= 0:
-                acts[i] = forced[t, i]
+                for w in range(nw):
+                    acts[i, w] = forced[t, i]
         _play(x, acts, t, xn, pp, st, real, work)
-        _remember(acts, real, q, ctl[2], pk[2][p][RECENCY], last, counts, prop)
+        _remember(acts, real, q, rules, pp[2][RECENCY], last, counts, prop)
         for j in range(n_l):
-            x[j] = xn[j]
+            for w in range(nw):
+                x[j, w] = xn[j, w]
+        _record(t, x, acts, real, q, rows, rec)
+    if r_final.shape[0] > 0:
+        for w in range(nw):
+            for j in range(n_l):
+                r_final[at + rows[w], j] = x[j, w]
+
+
+@njit(**_INLINE)
+def _record(t, x, acts, real, q, rows, rec):
+    """Month ``t``'s records of the group's rows (each output array is empty when not asked)."""
+    idx, r_x, r_act, r_pay, r_q, r_counts, r_paysum, _, at = rec
+    n_n, n_a, nw = q.shape
+    for w in range(nw):
+        b = at + rows[w]
         if r_x.shape[0] > 0:
             for f in range(idx.shape[0]):
-                r_x[t + 1, b, f] = x[idx[f]]
+                r_x[t + 1, b, f] = x[idx[f], w]
         if r_act.shape[0] > 0:
             for i in range(n_n):
-                r_act[t, b, i] = acts[i]
-                r_pay[t, b, i] = real[i]
+                r_act[t, b, i] = acts[i, w]
+                r_pay[t, b, i] = real[i, w]
         if r_q.shape[0] > 0:
-            r_q[t, b] = q
+            for i in range(n_n):
+                for a in range(n_a):
+                    r_q[t, b, i, a] = q[i, a, w]
         if r_counts.shape[0] > 0:
             for i in range(n_n):
-                r_counts[b, i, acts[i]] += 1
-                r_paysum[b, i] += real[i]
-    if r_final.shape[0] > 0:
-        for j in range(n_l):
-            r_final[b, j] = x[j]
+                r_counts[b, i, acts[i, w]] += 1
+                r_paysum[b, i] += real[i, w]
 
 
 # ------------------------------------------------------------------------ Python side
@@ -756,28 +1049,79 @@ def unsupported_rules(spec) -> list[str]:
     return sorted({r for r in spec.rules if r not in RULE_CODES})
 
 
+def lane_groups(point: np.ndarray, lanes: int = LANES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of each point in groups of at most ``lanes``: ``(order, groups)``, ``order`` the
+    rows sorted by point (stable), ``groups[g] = (point, start in order, size)``. Which rows
+    share a group changes no result (each lane computes alone); it only sets the SIMD width."""
+    order = np.argsort(point, kind="stable").astype(np.int64)
+    sorted_points = point[order]
+    cuts = np.flatnonzero(np.diff(sorted_points)) + 1
+    groups = []
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(point)], strict=True):
+        for start in range(int(lo), int(hi), lanes):
+            groups.append((int(sorted_points[lo]), start, min(lanes, int(hi) - start)))
+    return order, np.asarray(groups, dtype=np.int64).reshape(-1, 3)
+
+
 # ------------------------------------------------------- one month, for the step-wise users
 @njit(parallel=True, **_JIT)
 def values_rows(xs, last, counts, t, pk, point, st, ctl, q):
     """Expected payoffs ``q (R, N, A)`` of rows ``xs (R, L)`` at month ``t`` (the Mesa driver,
-    the stage game's replay, the room: one month at a time, the same arithmetic as a run)."""
-    n_n, n_d = pk[13].shape[1], pk[13].shape[3]
+    the stage game's replay, the room: one month at a time, the same arithmetic as a run, each
+    row a group of one lane)."""
+    n_l, n_n, n_a = xs.shape[1], q.shape[1], q.shape[2]
     for b in prange(xs.shape[0]):
-        work = _work(n_n, n_d, xs.shape[1], pk[3].shape[1])
-        _values(xs[b], last[b], counts[b], t, _point(pk, point[b]), st, ctl, q[b], work)
+        x = np.empty((n_l, 1))
+        lb = np.empty((n_n, 1), dtype=np.int64)
+        cb = np.empty((n_n, n_a, 1))
+        qb = np.empty((n_n, n_a, 1))
+        for j in range(n_l):
+            x[j, 0] = xs[b, j]
+        for n in range(n_n):
+            lb[n, 0] = last[b, n]
+            for a in range(n_a):
+                cb[n, a, 0] = counts[b, n, a]
+        _values(x, lb, cb, t, _point(pk, point[b]), st, ctl, qb, _group_work(pk, st, n_l, 1))
+        for n in range(n_n):
+            for a in range(n_a):
+                q[b, n, a] = qb[n, a, 0]
 
 
 @njit(parallel=True, **_JIT)
 def play_rows(xs, acts, t, pk, point, st, out, real):
     """Rows ``xs`` one month on under joint actions ``acts (R, N)`` (``t < 0``: no events)."""
-    n_n, n_d = pk[13].shape[1], pk[13].shape[3]
+    n_l, n_n = xs.shape[1], acts.shape[1]
     for b in prange(xs.shape[0]):
-        work = _work(n_n, n_d, xs.shape[1], pk[3].shape[1])
-        _play(xs[b], acts[b], t, out[b], _point(pk, point[b]), st, real[b], work)
+        x = np.empty((n_l, 1))
+        xn = np.empty((n_l, 1))
+        ab = np.empty((n_n, 1), dtype=np.int64)
+        rb = np.empty((n_n, 1))
+        for j in range(n_l):
+            x[j, 0] = xs[b, j]
+        for n in range(n_n):
+            ab[n, 0] = acts[b, n]
+        _play(x, ab, t, xn, _point(pk, point[b]), st, rb, _group_work(pk, st, n_l, 1))
+        for j in range(n_l):
+            out[b, j] = xn[j, 0]
+        for n in range(n_n):
+            real[b, n] = rb[n, 0]
 
 
 @njit(**_JIT)
 def choose_rows(q, rule, temperature, spread, prop, allowed, u, choice, p):
-    """One actor's draws over rows: ``choice (R,)`` and the probabilities ``p (R, A)``."""
-    for b in range(q.shape[0]):
-        choice[b] = _choose(q[b], rule, temperature, spread, prop[b], allowed, u[b], p[b])
+    """One actor's draws over rows: ``choice (R,)`` and the probabilities ``p (R, A)`` (the rows
+    as the lanes of one group)."""
+    n_r, n_a = q.shape
+    ql = np.empty((1, n_a, n_r))
+    pl = np.empty((1, n_a, n_r))
+    for b in range(n_r):
+        for a in range(n_a):
+            ql[0, a, b] = q[b, a]
+            pl[0, a, b] = prop[b, a]
+    acts = np.empty((1, n_r), dtype=np.int64)
+    probs = np.empty((n_a, n_r))
+    _choose(ql, 0, rule, temperature, spread, pl, allowed, u, acts, probs, np.empty((N_VEC, n_r)))
+    for b in range(n_r):
+        choice[b] = acts[0, b]
+        for a in range(n_a):
+            p[b, a] = probs[a, b]
