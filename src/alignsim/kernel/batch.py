@@ -234,7 +234,7 @@ def _check_into(into: Rows, idx: np.ndarray, n_b: int, at: int, n_t: int) -> Non
                  "final"):
         arr = getattr(into, name)
         axis = 0 if name in ("action_counts", "payoff_sums", "final") else 1
-        if arr.size and not (arr.flags.c_contiguous and 0 <= at
+        if arr.size and not (arr.flags.c_contiguous and at >= 0
                              and at + n_b <= arr.shape[axis]):
             raise ValueError(f"into.{name} {arr.shape} cannot hold rows {at}..{at + n_b - 1}")
     if into.states.size and (into.states.shape[0] != n_t + 1

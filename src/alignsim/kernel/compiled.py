@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 from llvmlite import ir
+from numba import njit, prange
 from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
@@ -976,9 +976,9 @@ def _group(p, own, work, uniforms, pk, st, ctl, allowed, forced, spread, temps, 
     allowed, forced, temps, rec = (_borrowed(allowed), _borrowed(forced), _borrowed(temps),
                                    _borrowed(rec))
     x, xn, last, counts, prop, q, acts, real, pr, u_row, rows = own
-    idx, r_x, r_act, r_pay, r_q, r_counts, r_paysum, r_final, at = rec
+    idx, r_x, r_final, at = rec[0], rec[1], rec[7], rec[8]
     n_t, n_n = uniforms.shape[1], forced.shape[1]  # the run's months (pack checks forced)
-    n_l, n_a, nw = x.shape[0], allowed.shape[1], x.shape[1]
+    n_l, nw = x.shape[0], x.shape[1]
     rules = ctl[2]
     pp = _point(pk, p)
     if r_x.shape[0] > 0:
