@@ -219,7 +219,7 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
         _check_into(into, idx, n_b, at, n_t)
     if n_b:
         with COMPILED_LOCK:
-            order, groups = ck.lane_groups(point)
+            order, groups = ck.lane_groups(point, ck.LANES)
             ck._simulate(order, groups, uniforms, packed.x0, packed.params, packed.structure,
                          packed.control, packed.allowed, packed.forced, packed.spread,
                          packed.temperatures,

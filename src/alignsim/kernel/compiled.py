@@ -113,7 +113,7 @@ LANES = 64  # replicates of one point per group (AVX-512 holds 8 doubles)
 # rows of the per-group vector scratch ``vec (N_VEC, W)``: one row per live temporary
 (V_RT0, V_RT1, V_EXPO, V_TENS, V_ROUTE, V_RISK, V_INV, V_SEC, V_RELR, V_PULL, V_ZMAX, V_ESUM,
  V_ETA, V_DEF, V_PAIN, V_SEEN, V_HURT, V_POS, V_SQ, V_TRANS, V_PAY, V_EXPB, V_DD, V_VAL, V_TOT,
- V_CNT, V_HI, V_LO, V_TEMP, V_CDF, V_CDFL, V_IDX, N_VEC) = range(33)
+ V_CNT, V_HI, V_LO, V_TEMP, V_CDF, V_CDFL, V_IDX, V_TENSB, N_VEC) = range(34)
 
 
 # ------------------------------------------------------------------------------- exp
@@ -308,32 +308,12 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
     n_k = route_actor.shape[1]
     n_s = trade.shape[0]
     sv, so, ho = 0, n_k, 2 * n_k  # tmp: new severities, stopped fractions, grievance, seen
-    # 1. additive effects
-    for j in range(n_n * n_n):
-        for w in range(nw):
-            out[o_rel + j, w] = x[o_rel + j, w] + delta[d_rel + j, w]
-    for s in range(n_s):
-        for w in range(nw):
-            out[o_aff + s, w] = x[o_aff + s, w] + delta[d_aff + s, w]
-    for n in range(n_n):
-        for w in range(nw):
-            out[o_inv + n, w] = x[o_inv + n, w] + delta[d_inv + n, w]
-            out[o_sec + n, w] = x[o_sec + n, w] + delta[d_sec + n, w]
-            out[o_thr + n, w] = x[o_thr + n, w] + delta[d_thr + n, w]
-    for k in range(n_k):
-        ceil = ceiling[k]
-        if math.isfinite(ceil):  # diminishing returns toward the route's ceiling
-            for w in range(nw):
-                used = (x[o_cap + k, w] + x[o_pend + k, w]) / ceil
-                committed = delta[d_cap + k, w] * max(1.0 - used, 0.0)
-                out[o_pend + k, w] = x[o_pend + k, w] + committed
-        else:
-            for w in range(nw):
-                out[o_pend + k, w] = x[o_pend + k, w] + delta[d_cap + k, w]
+    # Each entry's steps (additive effect, grievance, reversion, clamps) in one pass, in the order
+    # of ``numpy_kernel.dynamics.advance``; the halts first, since the threat and the relations
+    # of the month depend on them and they on nothing else of it.
+    # 1. halts (a halt's stopped fraction and fresh severity), then their running down
     for w in range(nw):
-        vec[V_DEF, w] = x[o_def, w] + delta[d_def, w]
         vec[V_PAIN, w] = 0.0
-    # 2. halts
     for k in range(n_k):
         for w in range(nw):
             months = delta[d_hm + k, w]
@@ -347,11 +327,12 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
             lost = x[o_share + k, w] * stopped
             vec[V_PAIN, w] += lost
             out[o_flow + k, w] = x[o_share + k, w] - lost
-            out[o_halt + k, w] = halt
-            out[o_sev + k, w] = sev
+            left = max(halt - 1.0, 0.0)
+            out[o_halt + k, w] = left
+            out[o_sev + k, w] = sev if left > 0 else 0.0
     for w in range(nw):
         out[o_pain, w] = vec[V_PAIN, w]
-    # 3. threat learned, grievance
+    # 2. threat learned, grievance
     prior, keep, learn, griev = sc[PRIOR], 1.0 - sc[DECAY], sc[LEARN], sc[GRIEV]
     for n in range(n_n):
         for w in range(nw):
@@ -365,52 +346,60 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
         for w in range(nw):
             seen = min(vec[V_SEEN, w], 1.0)
             tmp[ho + n_n + n, w] = seen
-            th = prior + (out[o_thr + n, w] - prior) * keep
+            th = prior + (x[o_thr + n, w] + delta[d_thr + n, w] - prior) * keep
             th = th + learn * seen * (1.0 - th)
             out[o_thr + n, w] = min(max(th, 0.0), 1.0)
             tmp[ho + n, w] = min(vec[V_HURT, w], 1.0) * griev
-    for j in range(n_n):
-        for w in range(nw):
-            out[o_rel + swing * n_n + j, w] -= tmp[ho + j, w]
-    for i in range(n_n):
-        for w in range(nw):
-            out[o_rel + i * n_n + swing, w] -= tmp[ho + i, w]
-    # 4. reversion toward the starting structure
+    # 3. relations: effect, the swing state's grievance (its row, then its column), reversion
     rr = sc[REL_REV]
     for i in range(n_n):
         for j in range(n_n):
-            r0, at = rel0[i, j], o_rel + i * n_n + j
-            for w in range(nw):
-                v = out[at, w] * (1.0 - rr) + rr * r0
-                out[at, w] = min(max(v, -1.0), 1.0)
+            r0, at, dat = rel0[i, j], o_rel + i * n_n + j, d_rel + i * n_n + j
+            if i == swing or j == swing:
+                for w in range(nw):
+                    v = x[at, w] + delta[dat, w]
+                    if i == swing:
+                        v -= tmp[ho + j, w]
+                    if j == swing:
+                        v -= tmp[ho + i, w]
+                    v = v * (1.0 - rr) + rr * r0
+                    out[at, w] = min(max(v, -1.0), 1.0)
+            else:
+                for w in range(nw):
+                    v = (x[at, w] + delta[dat, w]) * (1.0 - rr) + rr * r0
+                    out[at, w] = min(max(v, -1.0), 1.0)
+    # 4. affinity, investment, security, defiance: effect and reversion
     ar = sc[AFF_REV]
     for s in range(n_s):
         a0 = aff0[s]
         for w in range(nw):
-            v = out[o_aff + s, w] * (1.0 - ar) + ar * a0
+            v = (x[o_aff + s, w] + delta[d_aff + s, w]) * (1.0 - ar) + ar * a0
             out[o_aff + s, w] = min(max(v, 0.0), 1.0)
     ir, sr = sc[INV_REV], sc[SEC_REV]
     for n in range(n_n):
         i0, s0 = inv0[n], sec0[n]
         for w in range(nw):
-            v = out[o_inv + n, w] * (1.0 - ir) + ir * i0
+            v = (x[o_inv + n, w] + delta[d_inv + n, w]) * (1.0 - ir) + ir * i0
             out[o_inv + n, w] = max(v, 0.0)
-            v = out[o_sec + n, w] * (1.0 - sr) + sr * s0
+            v = (x[o_sec + n, w] + delta[d_sec + n, w]) * (1.0 - sr) + sr * s0
             out[o_sec + n, w] = min(max(v, 0.0), 1.0)
     dk = 1.0 - sc[DEF_DECAY]
     for w in range(nw):
-        out[o_def, w] = vec[V_DEF, w] * dk
-    # 5. capacity arrives, halts run down, shares follow capacity
+        out[o_def, w] = (x[o_def, w] + delta[d_def, w]) * dk
+    # 5. capacity committed (diminishing toward a ceiling) and arriving; shares follow capacity
     lag = sc[LAG]
     for k in range(n_k):
+        ceil = ceiling[k]
+        finite = math.isfinite(ceil)
         for w in range(nw):
-            pend = out[o_pend + k, w]
+            committed = delta[d_cap + k, w]
+            if finite:
+                used = (x[o_cap + k, w] + x[o_pend + k, w]) / ceil
+                committed = committed * max(1.0 - used, 0.0)
+            pend = x[o_pend + k, w] + committed
             arriving = pend / lag
             out[o_cap + k, w] = min(max(x[o_cap + k, w] + arriving, 0.0), 1.0)
             out[o_pend + k, w] = pend - arriving
-            halt = max(out[o_halt + k, w] - 1.0, 0.0)
-            out[o_halt + k, w] = halt
-            out[o_sev + k, w] = out[o_sev + k, w] if halt > 0 else 0.0
     _route_target(out, o_cap, tmp, sv, n_k, primary, vec)  # reuse: target of the new capacity
     adj = sc[SHARE_ADJ]
     for k in range(n_k):
@@ -418,21 +407,23 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
             sh = x[o_share + k, w]
             out[o_share + k, w] = sh + adj * (tmp[sv + k, w] - sh)
     # 6. alignment follows the utilities of the new structure
-    _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n, vec)
+    _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n, vec, False)
 
 
 @njit(**_INLINE)
-def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o, vec):
+def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o, vec, tension_known):
     """Step 6 of :func:`_advance`: the new structure's utilities and tension move the alignment
     of ``x`` part of the way to its logit target, into ``out``; exposure and tension into
-    ``vec[V_EXPO]``, ``vec[V_TENS]``."""
+    ``vec[V_EXPO]``, ``vec[V_TENS]`` (``tension_known``: already there, the relations being
+    those of a state whose tension it is)."""
     swing = st[0]
     n_n = st[7].shape[0]
     n_s = trade.shape[0]
     nw = x.shape[1]
     o_align = ofs[O_ALIGN]
     _utility(out, ofs, sc, trade, anchor, st, util, tmp, o, vec)
-    _tension(out, ofs, rel0, swing, n_n, vec)
+    if not tension_known:
+        _tension(out, ofs, rel0, swing, n_n, vec)
     temp, inertia, hedge = sc[A_TEMP], sc[A_INERTIA], sc[A_HEDGE]
     for w in range(nw):
         vec[V_ZMAX, w] = -np.inf
@@ -574,8 +565,9 @@ def _payoff(x, use, ofs, i, acts, row, util, wts, cost, repeat, st, vec):
 # ------------------------------------------------------------------------- decisions
 @njit(**_JIT)
 def _believed(effects, last, counts, empirical, e, e_sum, vec):
-    """Belief-weighted effect vector of each actor into ``e (N, D, W)`` and their sum ``e_sum``:
-    the last actions' effects, or (``empirical``) the effects weighted by past frequencies."""
+    """Belief-weighted effect vectors summed over actors into ``e_sum (D, W)``: the last actions'
+    effects, or (``empirical``) the effects weighted by past frequencies, each actor's then kept
+    in ``e (N, D, W)``."""
     n_n, n_a, n_d = effects.shape
     nw = last.shape[1]
     for d in range(n_d):
@@ -595,13 +587,13 @@ def _believed(effects, last, counts, empirical, e, e_sum, vec):
                     eff = effects[n, a, d]
                     for w in range(nw):
                         e[n, d, w] += counts[n, a, w] / vec[V_CNT, w] * eff
-        else:
             for d in range(n_d):
                 for w in range(nw):
-                    e[n, d, w] = effects[n, last[n, w], d]
-        for d in range(n_d):
-            for w in range(nw):
-                e_sum[d, w] += e[n, d, w]
+                    e_sum[d, w] += e[n, d, w]
+        else:  # the last actions' effects are rows of ``effects``: summed, not stored
+            for d in range(n_d):
+                for w in range(nw):
+                    e_sum[d, w] += effects[n, last[n, w], d]
 
 
 @njit(**_JIT)
@@ -622,13 +614,13 @@ def _values(x, last, counts, t, pp, st, ctl, q, work):
     ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, wts, cost, repeat, effects, \
         events = pp
     cand_i, cand_a, rules, horizons, any_emp = ctl[0], ctl[1], ctl[2], ctl[3], ctl[4]
-    e_last, s_last, e_emp, s_emp, others = work[0], work[1], work[2], work[3], work[4]
+    s_last, e_emp, s_emp, others = work[1], work[2], work[3], work[4]
     xc, util, tmp, base, xb, ub, aux, vec, ca = work[6], work[9], work[10], work[11], work[12], \
         work[13], work[14], work[15], work[16]
     n_n, n_d = effects.shape[0], effects.shape[2]
     n_k = ceiling.shape[0]
     nw = x.shape[1]
-    _believed(effects, last, counts, False, e_last, s_last, vec)
+    _believed(effects, last, counts, False, e_emp, s_last, vec)  # ``e`` unused here
     if any_emp:
         _believed(effects, last, counts, True, e_emp, s_emp, vec)
     for d in range(n_d):
@@ -639,6 +631,8 @@ def _values(x, last, counts, t, pp, st, ctl, q, work):
              tmp, vec)
     for w in range(nw):
         vec[V_EXPB, w] = vec[V_EXPO, w]
+        vec[V_TENSB, w] = vec[V_TENS, w]
+    work[18][0] = -1  # a new base month: the candidates' copy of it is stale
     for n in range(2 * n_n):
         for w in range(nw):
             aux[n, w] = tmp[2 * n_k + n, w]
@@ -649,11 +643,14 @@ def _values(x, last, counts, t, pp, st, ctl, q, work):
     for j in range(cand_i.shape[0]):
         i, a = cand_i[j], cand_a[j]
         emp = rules[i] == 2
-        e = e_emp if emp else e_last
-        es = s_emp if emp else s_last
-        for d in range(n_d):
-            for w in range(nw):
-                others[d, w] = es[d, w] - e[i, d, w]
+        if emp:  # the others' believed effects: for the full advance and the rollout only
+            for d in range(n_d):
+                for w in range(nw):
+                    others[d, w] = s_emp[d, w] - e_emp[i, d, w]
+        elif horizons[i] > 1:
+            for d in range(n_d):
+                for w in range(nw):
+                    others[d, w] = s_last[d, w] - effects[i, last[i, w], d]
         _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, ctl, work)
         for w in range(nw):
             ca[0, w] = a
@@ -679,14 +676,13 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
     effects, events = pp[13], pp[14]
     nz, nz_len = ctl[5], ctl[6]
     delta, xc, util, tmp, vec, seen = work[5], work[6], work[9], work[10], work[15], work[17]
+    dirty = work[18]
     n_d, n_s, n_k, n_a = effects.shape[2], trade.shape[0], ceiling.shape[0], effects.shape[1]
     nw = x.shape[1]
-    o_use = ofs[O_USE]
-    for j in range(o_use):  # usage is read from the month's start (``x``), never from here
-        for w in range(nw):
-            xc[j, w] = xb[j, w]
+    _restore(xc, xb, dirty, ofs[O_USE])
     full = emp
     moved = False
+    relations_moved = False
     if not full:
         for b in range(n_a):
             seen[b] = False
@@ -711,6 +707,7 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
                     full = True
                     break
                 moved = True
+                relations_moved = relations_moved or d < dofs[D_AFF]
                 if code == 1:
                     _route_target(xc, ofs[O_CAP], tmp, 0, n_k, st[1], vec)
                     adj, o_share = sc[SHARE_ADJ], ofs[O_SHARE]
@@ -718,6 +715,12 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
                         for w in range(nw):
                             sh = x[o_share + k, w]
                             xc[o_share + k, w] = sh + adj * (tmp[k, w] - sh)
+                        _mark(dirty, o_share + k)
+                    k = d - dofs[D_CAP]
+                    _mark(dirty, ofs[O_CAP] + k)
+                    _mark(dirty, ofs[O_PEND] + k)
+                else:
+                    _mark(dirty, _entry_row(d, ofs, dofs))
             if full:
                 break
     if full:
@@ -733,6 +736,7 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
                     delta[d, w] = base[d, w] + (here - effects[i, last[i, w], d])
         _advance(x, delta, xc, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
                  util, tmp, vec)
+        dirty[0] = -1
         return
     if not moved:  # every lane repeats its last action: the base month itself
         for s in range(n_s):
@@ -741,7 +745,58 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
         for w in range(nw):
             vec[V_EXPO, w] = vec[V_EXPB, w]
         return
-    _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0, vec)
+    if not relations_moved:  # the tension reads only the relations: the base month's
+        for w in range(nw):
+            vec[V_TENS, w] = vec[V_TENSB, w]
+    _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0, vec, not relations_moved)
+    for s in range(n_s):
+        _mark(dirty, ofs[O_ALIGN] + s)
+
+
+@njit(**_INLINE)
+def _restore(xc, xb, dirty, n_rows):
+    """Make ``xc`` the base next state ``xb`` again (rows below ``n_rows``): only the rows the
+    last candidate wrote (``dirty[1:1 + dirty[0]]``), or all of them after a full advance or a
+    new base month (``dirty[0] < 0``). Cheaper than a copy per candidate: a patch writes 5-12
+    of ~80 rows."""
+    nw = xc.shape[1]
+    if dirty[0] < 0:
+        for j in range(n_rows):
+            for w in range(nw):
+                xc[j, w] = xb[j, w]
+    else:
+        for m in range(1, dirty[0] + 1):
+            j = dirty[m]
+            for w in range(nw):
+                xc[j, w] = xb[j, w]
+    dirty[0] = 0
+
+
+@njit(**_INLINE)
+def _mark(dirty, row):
+    """Note that the candidate wrote ``row`` (all rows, if the list is full)."""
+    if dirty[0] >= 0:
+        if dirty[0] + 1 < dirty.shape[0]:
+            dirty[0] += 1
+            dirty[dirty[0]] = row
+        else:
+            dirty[0] = -1
+
+
+@njit(**_INLINE)
+def _entry_row(d, ofs, dofs):
+    """The state row a non-halt, non-capacity effect entry ``d`` patches (:func:`_patch`)."""
+    if d >= dofs[D_DEF]:
+        return ofs[O_DEF]
+    if d >= dofs[D_THR]:
+        return ofs[O_THR] + d - dofs[D_THR]
+    if d >= dofs[D_SEC]:
+        return ofs[O_SEC] + d - dofs[D_SEC]
+    if d >= dofs[D_INV]:
+        return ofs[O_INV] + d - dofs[D_INV]
+    if d >= dofs[D_AFF]:
+        return ofs[O_AFF] + d - dofs[D_AFF]
+    return ofs[O_REL] + d - dofs[D_REL]
 
 
 @njit(**_INLINE)
@@ -918,13 +973,13 @@ def _point(pk, p):
 def _work(n_n, n_a, n_d, n_l, n_s, n_k, nw):
     """Scratch arrays of one group of ``nw`` lanes (allocated once per group, reused every
     month)."""
-    return (np.empty((n_n, n_d, nw)), np.empty((n_d, nw)), np.empty((n_n, n_d, nw)),
+    return (np.empty((0, 0, 0)), np.empty((n_d, nw)), np.empty((n_n, n_d, nw)),
             np.empty((n_d, nw)), np.empty((n_d, nw)), np.empty((n_d, nw)), np.empty((n_l, nw)),
             np.empty((n_l, nw)), np.empty((n_l, nw)), np.empty((n_s, nw)),
             np.empty((4 * n_k + 2 * n_n + 2 * n_s, nw)), np.empty((n_d, nw)),
             np.empty((n_l, nw)), np.empty((n_s, nw)), np.empty((2 * n_n, nw)),
             np.empty((N_VEC, nw)), np.zeros((1, nw), dtype=np.int64),
-            np.zeros(n_a, dtype=np.bool_))
+            np.zeros(n_a, dtype=np.bool_), np.full(n_l + 1, -1, dtype=np.int64))
 
 
 @njit(**_JIT)
