@@ -126,5 +126,5 @@ def test_records_that_cannot_hold_the_rows_are_refused():
     spec = _spec("policy=logit", months=6)
     rec = ensemble.Recorder(spec, 4, keep_expected=False)
     u = replicate_uniforms(SEED, range(3), spec.months, spec.n_actors)
-    with pytest.raises(ValueError, match="cannot hold rows 2..4"):
+    with pytest.raises(ValueError, match=r"cannot hold rows 2\.\.4"):
         run_rows(pack([spec]), np.zeros(3, np.int64), u, into=rec.rows(), at=2)
