@@ -197,10 +197,20 @@ def _route_target(cap, co, out, oo, n_k, primary, vec):
 
 
 # --------------------------------------------------------------------------- alignment
+M_ROUTES, M_INV, M_SEC, M_REL = 1, 2, 4, 8  # what a patched candidate moved (:func:`_utility`)
+M_CAPACITY = 16  # ... and whether its route shares must follow its capacity
+
+
 @njit(**_INLINE)
-def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o, vec):
+def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o, vec, acc, mode, moved):
     """Sphere utilities (incl. the rest anchor) into ``util``, the exposure into
-    ``vec[V_EXPO]``. ``st`` is the structure tuple; ``tmp[o:o+2K]`` scratch."""
+    ``vec[V_EXPO]``. ``st`` is the structure tuple; ``tmp[o:o+2K]`` scratch.
+
+    Each utility is a weighted sum of five per-sphere sums (route ties, revenue at risk,
+    investment, security, relations); ``acc (5S + 1, W)`` keeps the base month's (and its
+    exposure). ``mode`` 0: compute; 1: compute and keep them in ``acc``; 2: a patched candidate,
+    recompute only the sums whose inputs it ``moved`` (:data:`M_ROUTES` ...) and take the others
+    from ``acc``: the same values, so the same bits."""
     swing, primary, membership, mnorm, route_via, route_membership = st[0], st[1], st[3], st[4], \
         st[5], st[6]
     n_s, n_n = membership.shape
@@ -210,43 +220,77 @@ def _utility(x, ofs, sc, trade, anchor, st, util, tmp, o, vec):
     o_inv, o_sec, o_aff = ofs[O_INV], ofs[O_SEC], ofs[O_AFF]
     inv_scale, a_econ, a_sec, a_aff = sc[INV_SCALE], sc[A_ECON], sc[A_SEC], sc[A_AFF]
     a_rel, a_exp = sc[A_REL], sc[A_EXP]
+    routes = mode < 2 or (moved & M_ROUTES) != 0
+    inv_on = mode < 2 or (moved & M_INV) != 0
+    sec_on = mode < 2 or (moved & M_SEC) != 0
+    rel_on = mode < 2 or (moved & M_REL) != 0
     c = o + n_k  # committed shares, then the revenue at risk on each route
-    for k in range(n_k):
+    ex = 5 * n_s  # acc's exposure row
+    if routes:
+        for k in range(n_k):
+            for w in range(nw):
+                tmp[o + k, w] = min(x[o_cap + k, w] + x[o_pend + k, w], 1.0)
+        _route_target(tmp, o, tmp, c, n_k, primary, vec)
         for w in range(nw):
-            tmp[o + k, w] = min(x[o_cap + k, w] + x[o_pend + k, w], 1.0)
-    _route_target(tmp, o, tmp, c, n_k, primary, vec)
-    for w in range(nw):
-        vec[V_EXPO, w] = 0.0
-    for k in range(n_k):
-        via = o_thr + route_via[k]
+            vec[V_EXPO, w] = 0.0
+        for k in range(n_k):
+            via = o_thr + route_via[k]
+            for w in range(nw):
+                tmp[c + k, w] = tmp[c + k, w] * x[via, w]  # at risk
+                vec[V_EXPO, w] += tmp[c + k, w]
+    else:
         for w in range(nw):
-            tmp[c + k, w] = tmp[c + k, w] * x[via, w]  # at risk
-            vec[V_EXPO, w] += tmp[c + k, w]
+            vec[V_EXPO, w] = acc[ex, w]
+    if mode == 1:
+        for w in range(nw):
+            acc[ex, w] = vec[V_EXPO, w]
     rel_row = ofs[O_REL] + swing * n_n
     for s in range(n_s):
-        for w in range(nw):
-            vec[V_ROUTE, w] = 0.0
-            vec[V_RISK, w] = 0.0
-            vec[V_INV, w] = 0.0
-            vec[V_SEC, w] = 0.0
-            vec[V_RELR, w] = 0.0
-        for k in range(n_k):
-            rm = route_membership[s, k]
+        if routes:
             for w in range(nw):
-                vec[V_ROUTE, w] += x[o_share + k, w] * rm
-                vec[V_RISK, w] += tmp[c + k, w] * rm
-        for n in range(n_n):
-            m, mn = membership[s, n], mnorm[s, n]
+                vec[V_ROUTE, w] = 0.0
+                vec[V_RISK, w] = 0.0
+            for k in range(n_k):
+                rm = route_membership[s, k]
+                for w in range(nw):
+                    vec[V_ROUTE, w] += x[o_share + k, w] * rm
+                    vec[V_RISK, w] += tmp[c + k, w] * rm
+        else:
             for w in range(nw):
-                vec[V_INV, w] += x[o_inv + n, w] * m
-                vec[V_SEC, w] += x[o_sec + n, w] * m
-                vec[V_RELR, w] += x[rel_row + n, w] * mn
+                vec[V_ROUTE, w] = acc[s, w]
+                vec[V_RISK, w] = acc[n_s + s, w]
+        _member_sum(x, o_inv, membership, s, n_n, inv_on, vec, V_INV, acc, 2 * n_s + s)
+        _member_sum(x, o_sec, membership, s, n_n, sec_on, vec, V_SEC, acc, 3 * n_s + s)
+        _member_sum(x, rel_row, mnorm, s, n_n, rel_on, vec, V_RELR, acc, 4 * n_s + s)
+        if mode == 1:
+            for w in range(nw):
+                acc[s, w] = vec[V_ROUTE, w]
+                acc[n_s + s, w] = vec[V_RISK, w]
+                acc[2 * n_s + s, w] = vec[V_INV, w]
+                acc[3 * n_s + s, w] = vec[V_SEC, w]
+                acc[4 * n_s + s, w] = vec[V_RELR, w]
         tr, an = trade[s], anchor[s]
         for w in range(nw):
             ties = tr + vec[V_ROUTE, w] + vec[V_INV, w] / inv_scale
             u = (a_econ * ties + a_sec * vec[V_SEC, w] + a_aff * x[o_aff + s, w]
                  + a_rel * vec[V_RELR, w] - a_exp * vec[V_RISK, w])
             util[s, w] = u + an
+
+
+@njit(**_INLINE)
+def _member_sum(x, o, weights, s, n_n, on, vec, row, acc, kept):
+    """``vec[row] = sum_n x[o + n] * weights[s, n]`` (or, if not ``on``, the kept ``acc[kept]``)."""
+    nw = x.shape[1]
+    if on:
+        for w in range(nw):
+            vec[row, w] = 0.0
+        for n in range(n_n):
+            m = weights[s, n]
+            for w in range(nw):
+                vec[row, w] += x[o + n, w] * m
+    else:
+        for w in range(nw):
+            vec[row, w] = acc[kept, w]
 
 
 @njit(**_INLINE)
@@ -279,7 +323,7 @@ def _tension(x, ofs, rel0, swing, n_n, vec):
 # --------------------------------------------------------------------------- transition
 @njit(**_JIT)
 def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
-             util, tmp, vec):
+             util, tmp, vec, acc, keep_sums):
     """``numpy_kernel.dynamics.advance`` of every lane: ``x`` -> ``out``.
 
     Writes the new state's sphere utilities into ``util``, the exposure into ``vec[V_EXPO]`` and
@@ -293,7 +337,7 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
     trade, anchor, rel0, aff0, inv0, sec0 = (_borrowed(trade), _borrowed(anchor), _borrowed(rel0),
                                              _borrowed(aff0), _borrowed(inv0), _borrowed(sec0))
     ceiling, st, util, tmp = _borrowed(ceiling), _borrowed(st), _borrowed(util), _borrowed(tmp)
-    vec = _borrowed(vec)
+    vec, acc = _borrowed(vec), _borrowed(acc)
     nw = x.shape[1]
     # offsets as local integers: loads the compiler cannot hoist past stores otherwise
     o_share, o_cap, o_pend, o_halt, o_sev = (ofs[O_SHARE], ofs[O_CAP], ofs[O_PEND], ofs[O_HALT],
@@ -407,21 +451,23 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
             sh = x[o_share + k, w]
             out[o_share + k, w] = sh + adj * (tmp[sv + k, w] - sh)
     # 6. alignment follows the utilities of the new structure
-    _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n, vec, False)
+    _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, ho + 2 * n_n, vec, False, acc,
+           1 if keep_sums else 0, 0)
 
 
 @njit(**_INLINE)
-def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o, vec, tension_known):
+def _align(x, out, ofs, sc, trade, anchor, rel0, st, util, tmp, o, vec, tension_known, acc,
+           mode, moved):
     """Step 6 of :func:`_advance`: the new structure's utilities and tension move the alignment
     of ``x`` part of the way to its logit target, into ``out``; exposure and tension into
     ``vec[V_EXPO]``, ``vec[V_TENS]`` (``tension_known``: already there, the relations being
-    those of a state whose tension it is)."""
+    those of a state whose tension it is; ``acc, mode, moved``: see :func:`_utility`)."""
     swing = st[0]
     n_n = st[7].shape[0]
     n_s = trade.shape[0]
     nw = x.shape[1]
     o_align = ofs[O_ALIGN]
-    _utility(out, ofs, sc, trade, anchor, st, util, tmp, o, vec)
+    _utility(out, ofs, sc, trade, anchor, st, util, tmp, o, vec, acc, mode, moved)
     if not tension_known:
         _tension(out, ofs, rel0, swing, n_n, vec)
     temp, inertia, hedge = sc[A_TEMP], sc[A_INERTIA], sc[A_HEDGE]
@@ -628,7 +674,7 @@ def _values(x, last, counts, t, pp, st, ctl, q, work):
         for w in range(nw):
             base[d, w] = s_last[d, w] + ev
     _advance(x, base, xb, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st, ub,
-             tmp, vec)
+             tmp, vec, work[19], True)
     for w in range(nw):
         vec[V_EXPB, w] = vec[V_EXPO, w]
         vec[V_TENSB, w] = vec[V_TENS, w]
@@ -683,6 +729,8 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
     full = emp
     moved = False
     relations_moved = False
+    sums = 0  # which of the utilities' sums the patches moved (:func:`_utility`)
+    swing, n_n = st[0], st[7].shape[0]
     if not full:
         for b in range(n_a):
             seen[b] = False
@@ -707,20 +755,14 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
                     full = True
                     break
                 moved = True
-                relations_moved = relations_moved or d < dofs[D_AFF]
-                if code == 1:
-                    _route_target(xc, ofs[O_CAP], tmp, 0, n_k, st[1], vec)
-                    adj, o_share = sc[SHARE_ADJ], ofs[O_SHARE]
-                    for k in range(n_k):
-                        for w in range(nw):
-                            sh = x[o_share + k, w]
-                            xc[o_share + k, w] = sh + adj * (tmp[k, w] - sh)
-                        _mark(dirty, o_share + k)
+                if code == 1:  # the shares follow, once all entries are patched
                     k = d - dofs[D_CAP]
                     _mark(dirty, ofs[O_CAP] + k)
                     _mark(dirty, ofs[O_PEND] + k)
                 else:
                     _mark(dirty, _entry_row(d, ofs, dofs))
+                sums |= _sums_moved(d, dofs, swing, n_n)
+                relations_moved = relations_moved or d < dofs[D_AFF]
             if full:
                 break
     if full:
@@ -735,7 +777,7 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
                 for w in range(nw):
                     delta[d, w] = base[d, w] + (here - effects[i, last[i, w], d])
         _advance(x, delta, xc, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
-                 util, tmp, vec)
+                 util, tmp, vec, work[19], False)
         dirty[0] = -1
         return
     if not moved:  # every lane repeats its last action: the base month itself
@@ -745,10 +787,19 @@ def _candidate_state(x, i, a, last, emp, base, xb, ub, aux, others, t, pp, st, c
         for w in range(nw):
             vec[V_EXPO, w] = vec[V_EXPB, w]
         return
+    if sums & M_CAPACITY:  # capacity moved: the shares follow
+        _route_target(xc, ofs[O_CAP], tmp, 0, n_k, st[1], vec)
+        adj, o_share = sc[SHARE_ADJ], ofs[O_SHARE]
+        for k in range(n_k):
+            for w in range(nw):
+                sh = x[o_share + k, w]
+                xc[o_share + k, w] = sh + adj * (tmp[k, w] - sh)
+            _mark(dirty, o_share + k)
     if not relations_moved:  # the tension reads only the relations: the base month's
         for w in range(nw):
             vec[V_TENS, w] = vec[V_TENSB, w]
-    _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0, vec, not relations_moved)
+    _align(x, xc, ofs, sc, trade, anchor, rel0, st, util, tmp, 0, vec, not relations_moved,
+           work[19], 2, sums)
     for s in range(n_s):
         _mark(dirty, ofs[O_ALIGN] + s)
 
@@ -781,6 +832,24 @@ def _mark(dirty, row):
             dirty[dirty[0]] = row
         else:
             dirty[0] = -1
+
+
+@njit(**_INLINE)
+def _sums_moved(d, dofs, swing, n_n):
+    """Which sums of the utilities (:func:`_utility`) a patch of effect entry ``d`` moves."""
+    if d >= dofs[D_DEF]:
+        return 0
+    if d >= dofs[D_THR]:
+        return M_ROUTES  # the revenue at risk, not the shares
+    if d >= dofs[D_CAP]:
+        return M_ROUTES | M_CAPACITY
+    if d >= dofs[D_SEC]:
+        return M_SEC
+    if d >= dofs[D_INV]:
+        return M_INV
+    if d >= dofs[D_AFF]:
+        return 0
+    return M_REL if (d - dofs[D_REL]) // n_n == swing else 0
 
 
 @njit(**_INLINE)
@@ -819,7 +888,7 @@ def _rollout(i, h_max, x, pp, st, work):
         ca[0, w] = 0
     for h in range(1, h_max):
         _advance(xr, others, xs, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling,
-                 st, util, tmp, vec)
+                 st, util, tmp, vec, work[19], False)
         _payoff(xs, x, ofs, i, ca, 0, util, wts, cost, repeat, st, vec)
         dh = d_disc ** h
         for w in range(nw):
@@ -926,7 +995,7 @@ def _play(x, acts, t, xn, pp, st, real, work):
             for w in range(nw):
                 delta[d, w] = delta[d, w] + ev
     _advance(x, delta, xn, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0, ceiling, st,
-             util, tmp, vec)
+             util, tmp, vec, work[19], False)
     for n in range(n_n):
         _payoff(xn, x, ofs, n, acts, n, util, wts, cost, repeat, st, vec)
         for w in range(nw):
@@ -979,7 +1048,8 @@ def _work(n_n, n_a, n_d, n_l, n_s, n_k, nw):
             np.empty((4 * n_k + 2 * n_n + 2 * n_s, nw)), np.empty((n_d, nw)),
             np.empty((n_l, nw)), np.empty((n_s, nw)), np.empty((2 * n_n, nw)),
             np.empty((N_VEC, nw)), np.zeros((1, nw), dtype=np.int64),
-            np.zeros(n_a, dtype=np.bool_), np.full(n_l + 1, -1, dtype=np.int64))
+            np.zeros(n_a, dtype=np.bool_), np.full(n_l + 1, -1, dtype=np.int64),
+            np.empty((5 * n_s + 1, nw)))
 
 
 @njit(**_JIT)
