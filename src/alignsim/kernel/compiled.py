@@ -1,19 +1,21 @@
-"""The compiled kernel: whole runs, one replicate per parallel iteration (numba).
+"""The compiled kernel: whole runs, the replicates of a point as SIMD lanes (numba).
 
-Why numba (docs/model.md §7.10 has the measurements): the month is a few thousand scalar
+Why numba (docs/model.md §7.15 has the measurements): the month is a few thousand scalar
 operations on ~150 numbers per replicate, repeated for every candidate action; as NumPy over a
 replicate axis each operation is a tiny array temporary, so the interpreter and memory traffic
-dominate. Compiled, a replicate's whole state sits in cache, the loop over candidates and months
-runs without temporaries, and replicates are spread over cores with ``prange``. The arithmetic is
-the NumPy kernel's (the tests' oracle, ``tests/numpy_kernel/``: ``dynamics``, ``lookahead``,
-``choice``), operation for operation; ``tests/test_compiled.py`` checks that
-the two agree within 1e-9 on every decision rule. ``fastmath`` is off, so results are
-deterministic and do not depend on the number of threads or on which rows share a call.
+dominate. Compiled, a group of replicates' state sits in cache, the loop over candidates and
+months runs without temporaries, and groups are spread over cores with ``prange``. The arithmetic
+is the NumPy kernel's (the tests' oracle, ``tests/numpy_kernel/``: ``dynamics``, ``lookahead``,
+``choice``), operation for operation except ``exp`` (:func:`_exp`); ``tests/test_compiled.py``
+checks that the two agree within 1e-9 on every decision rule. ``fastmath`` is off, so results
+are deterministic and do not depend on the number of threads, on the group width or on which
+rows share a call (``tests/test_lanes.py``).
 
-Layout. A replicate's state is one flat vector (offsets in :class:`Packed`); a row of a batch
-carries the index of its parameter point, so one call runs P points x R replicates, each point
-with its own numeric parameters (weights, costs, effects, rates, initial state, event magnitudes)
-and a shared structure (actors, spheres, routes, actions, event dates, rules, horizons).
+Layout. A replicate's state is one flat vector (offsets in :class:`Packed`), held as a column of
+``x (L, W)`` for the W replicates (lanes) of one group, all of one parameter point; a row of a
+batch carries the index of its point, so one call runs P points x R replicates, each point with
+its own numeric parameters (weights, costs, effects, rates, initial state, event magnitudes) and
+a shared structure (actors, spheres, routes, actions, event dates, rules, horizons).
 """
 
 from __future__ import annotations
