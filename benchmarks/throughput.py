@@ -6,9 +6,9 @@ months ahead). The Mesa driver steps one replicate with six agents (choose, act,
 through the same compiled kernel, a month at a time; the ensemble driver runs R = 10,000
 replicates in one compiled call (groups of 64 as SIMD lanes, a group per parallel iteration);
 the NumPy reference is the test oracle (`tests/numpy_oracle.py`: the NumPy kernel month by
-month over a replicate axis), in this same process. Compilation is excluded (a warm-up call first; numba caches compiled code
-on disk, so a new process loads it in ~1 s). Printed last: one JSON object with
-``mesa_runs_per_s``, ``ensemble_runs_per_s``, ``ensemble_runs_per_s_default``,
+month over a replicate axis), in this same process. Compilation is excluded (a warm-up call
+first; numba caches compiled code on disk, so a new process loads it in ~1 s). Printed last:
+one JSON object with ``mesa_runs_per_s``, ``ensemble_runs_per_s``, ``ensemble_runs_per_s_default``,
 ``numpy_reference_runs_per_s``, ``ratio_to_numpy``, ``ratio_to_mesa``, ``replicates``, ``threads``.
 Usage: .venv/bin/python benchmarks/throughput.py [--replicates 10000] [--mesa-runs 20]
 """
