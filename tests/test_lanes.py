@@ -9,6 +9,7 @@ is bounded here.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -47,8 +48,8 @@ def test_exp_is_within_two_ulp_of_math_exp_over_the_kernels_range():
 
 
 def test_exp_limits_are_exact():
-    got = _exp_all(np.array([-np.inf, -800.0, -708.5, 710.0, np.inf]))
-    assert got.tolist() == [0.0, 0.0, 0.0, np.inf, np.inf]
+    got = _exp_all(np.array([-np.inf, -800.0, -708.5, 710.0, np.inf, np.nan]))
+    assert got[:5].tolist() == [0.0, 0.0, 0.0, np.inf, np.inf] and np.isnan(got[5])
 
 
 @settings(max_examples=200, deadline=None)
@@ -80,8 +81,13 @@ def _spec(*overrides, months=24):
     ["policy=logit", "policy.temperature=3.0"],  # near-random play: halts in some lanes only
     ["policy=fictitious_play"],
     ["policy=roth_erev"],
+    ["policy=best_response"],
+    ["policy=mixed"],
+    ["policy=logit", "policy.temperature_scale=spread", "policy.temperature=0.3"],
+    ["policy=logit", "world.routes.middle_corridor.ceiling=0.2"],  # diminishing capacity
     [],  # foresight: rollouts
-], ids=["hot-logit", "fictitious_play", "roth_erev", "foresight"])
+], ids=["hot-logit", "fictitious_play", "roth_erev", "best_response", "mixed", "spread",
+        "ceiling", "foresight"])
 def test_a_lane_is_the_same_alone_and_among_any_neighbours(rule):
     spec = _spec(*rule)
     packed = pack([spec])
@@ -89,7 +95,9 @@ def test_a_lane_is_the_same_alone_and_among_any_neighbours(rule):
     u = replicate_uniforms(SEED, range(n), spec.months, spec.n_actors)
     together = run_rows(packed, np.zeros(n, np.int64), u, expected=True)
     russia = spec.actors.index("russia")
-    if rule[:1] == ["policy=logit"]:  # the case this is about: neighbours that halt
+    if any("ceiling" in r for r in rule):
+        assert np.isfinite(spec.ceiling).any()
+    if "policy.temperature=3.0" in rule:  # the case this is about: neighbours that halt
         halts = (together.actions[:, :, russia] == 1)
         assert halts.any() and not halts.all(axis=1).any()
     for r in (0, ck.LANES - 1, ck.LANES + 5, n - 1):
@@ -104,11 +112,11 @@ def test_the_group_width_changes_no_bit(monkeypatch):
     spec = _spec("policy=logit", "policy.temperature=3.0")
     packed = pack([spec])
     u = replicate_uniforms(SEED, range(40), spec.months, spec.n_actors)
-    wide = run_rows(packed, np.zeros(40, np.int64), u)
+    wide = run_rows(packed, np.zeros(40, np.int64), u, expected=True)
     monkeypatch.setattr(ck, "LANES", 3)
-    narrow = run_rows(packed, np.zeros(40, np.int64), u)
-    assert np.array_equal(wide.states, narrow.states)
-    assert np.array_equal(wide.payoffs, narrow.payoffs)
+    narrow = run_rows(packed, np.zeros(40, np.int64), u, expected=True)
+    for name in ("states", "actions", "payoffs", "expected"):
+        assert np.array_equal(getattr(wide, name), getattr(narrow, name)), name
 
 
 def test_records_written_in_chunks_equal_one_call(monkeypatch):
@@ -126,5 +134,20 @@ def test_records_that_cannot_hold_the_rows_are_refused():
     spec = _spec("policy=logit", months=6)
     rec = ensemble.Recorder(spec, 4, keep_expected=False)
     u = replicate_uniforms(SEED, range(3), spec.months, spec.n_actors)
+    packed = pack([spec])
     with pytest.raises(ValueError, match=r"cannot hold rows 2\.\.4"):
-        run_rows(pack([spec]), np.zeros(3, np.int64), u, into=rec.rows(), at=2)
+        run_rows(packed, np.zeros(3, np.int64), u, into=rec.rows(), at=2)
+    short = dataclasses.replace(rec.rows(), actions=rec.actions[:-1].copy())
+    with pytest.raises(ValueError, match=r"into\.actions is \(5, 4, 6\), not \(6, 4, 6\)"):
+        run_rows(packed, np.zeros(3, np.int64), u, into=short)
+    no_payoffs = dataclasses.replace(rec.rows(), payoffs=np.zeros((0, 0, 0)))
+    with pytest.raises(ValueError, match=r"into\.payoffs"):
+        run_rows(packed, np.zeros(3, np.int64), u, into=no_payoffs)
+    totals = dataclasses.replace(rec.rows(), action_counts=np.zeros((4, 6, 11), np.int64))
+    with pytest.raises(ValueError, match="totals"):
+        run_rows(packed, np.zeros(3, np.int64), u, into=totals)
+    done = run_rows(packed, np.zeros(3, np.int64), u, into=rec.rows(), at=1)
+    assert done.states is rec.block and done.index.size == rec.block.shape[2]
+    alone = run_rows(packed, np.zeros(3, np.int64), u)
+    assert np.array_equal(rec.block[:, 1:4], alone.states)
+    assert np.array_equal(rec.actions[:, 1:4], alone.actions)

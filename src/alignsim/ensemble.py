@@ -94,7 +94,8 @@ class Recorder:
         for :func:`~alignsim.kernel.batch.run_rows` to write into (``into=``, ``at=``)."""
         from alignsim.kernel.batch import TRAJECTORY_FIELDS, Rows
 
-        assert TRAJECTORY_FIELDS == self.FIELDS
+        if TRAJECTORY_FIELDS != self.FIELDS:  # the block's layout is the kernel's record order
+            raise RuntimeError(f"Recorder.FIELDS {self.FIELDS} != {TRAJECTORY_FIELDS}")
         return Rows(states=self.block, index=np.zeros(0, np.int64), actions=self.actions,
                     payoffs=self.payoffs,
                     expected=(self.expected if self.expected is not None
@@ -174,9 +175,10 @@ def run_ensemble(
 ) -> Trajectory:
     """Run replicates ``first_replicate .. first_replicate + replicates - 1`` together.
 
-    Whole runs go through the compiled kernel (:func:`alignsim.kernel.batch.run_rows`), one
-    replicate per parallel iteration; a run with an ``equilibrium`` player steps month by month
-    (the stage game values its actions between months) in chunks of ``chunk``. Either way a
+    Whole runs go through the compiled kernel (:func:`alignsim.kernel.batch.run_rows`), groups of
+    replicates as SIMD lanes, a group per parallel iteration; a run with an ``equilibrium``
+    player steps month by month (the stage game values its actions between months) in chunks of
+    ``chunk``. Either way a
     replicate's trajectory depends only on the seed, the key and its index.
     """
     ids = np.arange(first_replicate, first_replicate + replicates)

@@ -10,10 +10,12 @@ whose structure differs); :func:`run_rows` runs rows ``(point[b], uniforms[b])``
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from alignsim.kernel import compiled as ck
@@ -182,6 +184,14 @@ class Rows:
     final: np.ndarray  # (B, L)
 
 
+def lane_width(rows: int) -> int:
+    """Lanes per group for a call of ``rows`` rows: :data:`compiled.LANES`, narrower (at least 8)
+    when that would leave a thread without a group. The width changes no result (each lane
+    computes alone, tests/test_lanes.py), only how the work is spread."""
+    threads = numba.get_num_threads()
+    return int(min(ck.LANES, max(8, -(-rows // threads))))
+
+
 def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
              fields: tuple[str, ...] = TRAJECTORY_FIELDS, moves: bool = True,
              expected: bool = False, totals: bool = False, final: bool = False,
@@ -192,7 +202,8 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
     payoffs every month; ``expected``: every candidate's expected payoff; ``totals``: per-row
     action counts and payoff sums (summaries without monthly records); ``final``: end states.
     ``into``: write the records into these (larger) arrays instead, row ``b`` at ``at + b`` (the
-    ensemble driver's recorder, :meth:`alignsim.ensemble.Recorder.rows`); it is returned.
+    ensemble driver's recorder, :meth:`alignsim.ensemble.Recorder.rows`); what it holds, not
+    ``moves``/``expected``/``final``, says what is recorded, and it is returned.
     """
     spec = packed.spec
     n_b, n_t, n_n, n_a = len(point), spec.months, spec.n_actors, spec.n_actions
@@ -216,10 +227,10 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
         payoff_sums=arr(totals, (n_b, n_n)), final=arr(final, (n_b, int(packed.ofs[-1]))),
     )
     if into is not None:
-        _check_into(into, idx, n_b, at, n_t)
+        rows = _check_into(into, idx, n_b, at, n_t, n_n, n_a, int(packed.ofs[-1]))
     if n_b:
         with COMPILED_LOCK:
-            order, groups = ck.lane_groups(point, ck.LANES)
+            order, groups = ck.lane_groups(point, lane_width(n_b))
             ck._simulate(order, groups, uniforms, packed.x0, packed.params, packed.structure,
                          packed.control, packed.allowed, packed.forced, packed.spread,
                          packed.temperatures,
@@ -228,15 +239,24 @@ def run_rows(packed: Packed, point: np.ndarray, uniforms: np.ndarray, *,
     return rows
 
 
-def _check_into(into: Rows, idx: np.ndarray, n_b: int, at: int, n_t: int) -> None:
-    """Refuse records that cannot hold rows ``at .. at + n_b`` (the kernel does not check)."""
-    for name in ("states", "actions", "payoffs", "expected", "action_counts", "payoff_sums",
-                 "final"):
+def _check_into(into: Rows, idx: np.ndarray, n_b: int, at: int, n_t: int, n_n: int, n_a: int,
+                n_l: int) -> Rows:
+    """``into`` with this call's record index, or a ValueError if the kernel could write past it.
+
+    The kernel writes an array when its leading axis is not empty (actions with payoffs, counts
+    with payoff sums), without bounds checks; so each such array must have the full shape, rows
+    ``at .. at + n_b`` included. Per-row totals accumulate (``+=``): they are refused here."""
+    rows = into.states.shape[1] if into.states.shape[0] else into.actions.shape[1]
+    want = {"states": (n_t + 1, rows, len(idx)), "actions": (n_t, rows, n_n),
+            "payoffs": (n_t, rows, n_n), "expected": (n_t, rows, n_n, n_a),
+            "final": (rows, n_l)}
+    if into.action_counts.shape[0] or into.payoff_sums.shape[0]:
+        raise ValueError("into= takes no per-row totals (they accumulate); leave them empty")
+    for name, shape in want.items():
         arr = getattr(into, name)
-        axis = 0 if name in ("action_counts", "payoff_sums", "final") else 1
-        if arr.size and not (arr.flags.c_contiguous and at >= 0
-                             and at + n_b <= arr.shape[axis]):
-            raise ValueError(f"into.{name} {arr.shape} cannot hold rows {at}..{at + n_b - 1}")
-    if into.states.size and (into.states.shape[0] != n_t + 1
-                             or into.states.shape[2] != len(idx)):
-        raise ValueError(f"into.states {into.states.shape} is not ({n_t + 1}, rows, {len(idx)})")
+        writes = arr.shape[0] > 0 or (name == "payoffs" and into.actions.shape[0] > 0)
+        if writes and (arr.shape != shape or not arr.flags.c_contiguous):
+            raise ValueError(f"into.{name} is {arr.shape}, not {shape} (C order)")
+    if at < 0 or at + n_b > rows:
+        raise ValueError(f"into= holds {rows} rows: it cannot hold rows {at}..{at + n_b - 1}")
+    return dataclasses.replace(into, index=idx)

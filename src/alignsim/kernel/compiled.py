@@ -110,7 +110,7 @@ def _borrowed(typingctx, obj):
 # into SIMD instructions (the trip count is the array's, so W = 1 runs the same operations
 # scalar). Each lane's arithmetic is the same sequence of IEEE operations whatever W is and
 # whoever shares the group (no reduction runs across lanes, no fused multiply-add: ``fastmath``
-# off), so a replicate's trajectory does not depend on its neighbours (tests/test_compiled.py).
+# off), so a replicate's trajectory does not depend on its neighbours (tests/test_lanes.py).
 LANES = 64  # replicates of one point per group (AVX-512 holds 8 doubles)
 # rows of the per-group vector scratch ``vec (N_VEC, W)``: one row per live temporary
 (V_RT0, V_RT1, V_EXPO, V_TENS, V_ROUTE, V_RISK, V_INV, V_SEC, V_RELR, V_PULL, V_ZMAX, V_ESUM,
@@ -133,20 +133,20 @@ def _as_float(typingctx, bits):
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: k * LN2_HI is exact for |k| < 2**20
 LN2_LO = 1.90821492927058770002e-10
-EXP_LO, EXP_HI = -708.0, 709.0  # below: 0 (|error| < 3e-308); above: inf
+EXP_LO, EXP_HI = -708.0, 709.0  # below: 0 (|error| < 3e-308); above: inf (the kernel's x <= 0)
 
 
 @njit(**_INLINE)
 def _exp(x):
-    """``exp(x)`` within ~1 ulp (relative error < 3e-16), in operations LLVM vectorises.
+    """``exp(x)`` within 2 ulp on [-708, 709] (tested), in operations LLVM vectorises.
 
     Why not ``math.exp``: it is a libm call per element (~7 ns), and the kernel makes ~200 per
     replicate-month (utilities, sovereignty, the logit choice): a third of a run. This is the
     classic reduction ``x = k ln 2 + r``, ``|r| <= ln 2 / 2`` (Cody-Waite), the Taylor series of
-    ``exp(r)`` to degree 13 by Horner (next term < 4e-18) and ``2**k`` built from its bits, all
+    ``exp(r)`` to degree 13 by Horner (next term < 5e-18) and ``2**k`` built from its bits, all
     branch-free; the same IEEE operations in every lane, so results do not depend on the SIMD
     width. The NumPy oracle (``np.exp``) agrees within 1e-9 (tests/test_compiled.py), and
-    tests/test_exp.py bounds the error against ``math.exp``."""
+    tests/test_lanes.py bounds the error against ``math.exp``; NaN stays NaN."""
     xc = min(max(x, EXP_LO), EXP_HI)
     kf = np.floor(xc * LOG2E + 0.5)
     r = (xc - kf * LN2_HI) - kf * LN2_LO
@@ -166,7 +166,8 @@ def _exp(x):
     p = p * r + 1.0
     y = p * _as_float((np.int64(kf) + 1023) << 52)
     y = 0.0 if x < EXP_LO else y
-    return np.inf if x > EXP_HI else y
+    y = np.inf if x > EXP_HI else y
+    return y if x == x else x
 
 
 # ------------------------------------------------------------------------------ routes
@@ -316,7 +317,7 @@ def _tension(x, ofs, rel0, swing, n_n, vec):
                 fj = max(x[row + j, w], 0.0)
                 rift = max(r0 - x[o_rel + i * n_n + j, w], 0.0)
                 vec[V_PULL, w] += rift * fj
-        for w in range(nw):  # a partner without ties (fi = 0) adds an exact +0.0
+        for w in range(nw):  # a partner without ties (fi = 0) adds a zero: the sum unchanged
             vec[V_TENS, w] += vec[V_PULL, w] * max(x[row + i, w], 0.0)
     for w in range(nw):
         vec[V_TENS, w] = 0.5 * vec[V_TENS, w]
@@ -329,8 +330,9 @@ def _advance(x, delta, out, ofs, dofs, sc, trade, anchor, rel0, aff0, inv0, sec0
     """``numpy_kernel.dynamics.advance`` of every lane: ``x`` -> ``out``.
 
     Writes the new state's sphere utilities into ``util``, the exposure into ``vec[V_EXPO]`` and
-    the tension into ``vec[V_TENS]``. ``usage`` is not written: no step reads it from ``out`` (the
-    payoffs read it from the month's start, and :func:`_play` writes it).
+    the tension into ``vec[V_TENS]``; with ``keep_sums`` (the base month) the utilities' sums
+    into ``acc`` too (:func:`_utility`). ``usage`` is not written: no step reads it from ``out``
+    (the payoffs read it from the month's start, and :func:`_play` writes it).
     ``tmp``: scratch of at least 4K + 2N + 2S rows; on return ``tmp[2K:2K+N]`` holds each
     actor's grievance loss and ``tmp[2K+N:2K+2N]`` the coercion the swing state saw (the
     look-ahead's patches reuse them, :func:`_patch`)."""
@@ -1096,7 +1098,7 @@ def _simulate(order, groups, uniforms, x0, pk, st, ctl, allowed, forced, spread,
 
 @njit(**_JIT)
 def _group(p, own, work, uniforms, pk, st, ctl, allowed, forced, spread, temps, rec):
-    """One group's rows (lanes ``w`` = rows ``own[11][w]``, all of point ``p``) through all
+    """One group's rows (lanes ``w`` = rows ``own[10][w]``, all of point ``p``) through all
     months; ``own``: their state, memory and scratch."""
     own, work, uniforms, pk, st, ctl = (_borrowed(own), _borrowed(work), _borrowed(uniforms),
                                         _borrowed(pk), _borrowed(st), _borrowed(ctl))
